@@ -1,0 +1,178 @@
+"""Speed of sk3kg's core, each figure against a baseline measured in the same run.
+
+1. 3KG augmentation (batched torch) against a per-sample numpy reference written
+   the way existing 3KG implementations do it (scipy ``Rotation`` and one matrix
+   product per ECG, then a mask per lead), as ECG/s and a ratio;
+2. encoder training (two views, forward and backward) and inference, samples/s;
+3. ``ThreeKGEmbedder.fit`` against a bare torch loop over the same module, loss,
+   optimizer, augmentation and batches, as a time ratio (skorch's overhead).
+
+Usage::
+
+    python benchmarks/speed.py            # the figures quoted in the docs
+    python benchmarks/speed.py --smoke    # seconds, to check the script runs
+"""
+
+import argparse
+import math
+import platform
+import time
+
+import numpy as np
+import torch
+from scipy.spatial.transform import Rotation
+
+from sk3kg import ThreeKGEmbedder
+from sk3kg.augment import ThreeKGAugment
+from sk3kg.nn import ContrastiveModel, NTXentLoss, build_encoder
+from sk3kg.vcg import DOWER, INVERSE_DOWER, STANDARD_LEADS
+
+LIMB = {"III": (-1, 1), "aVR": (-0.5, -0.5), "aVL": (1, -0.5), "aVF": (-0.5, 1)}
+
+
+def reference_augment(ecgs, rng, angle=45.0, scale=1.5, mask_ratio=0.5):
+    """Per-sample numpy 3KG, as in existing implementations: a Python loop over ECGs."""
+    out = np.empty_like(ecgs)
+    independent = [STANDARD_LEADS.index(n) for n in ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")]
+    length = ecgs.shape[-1]
+    width = math.floor(mask_ratio * length)
+    for i, ecg in enumerate(ecgs):
+        order = "".join(rng.permutation(list("xyz")))
+        rotation = Rotation.from_euler(order, rng.uniform(-angle, angle, 3), degrees=True)
+        factors = rng.uniform(1, scale, 3)
+        factors = np.where(rng.random(3) < 0.5, 1 / factors, factors)
+        operator = DOWER @ np.diag(factors) @ rotation.as_matrix() @ INVERSE_DOWER
+        eight = (operator @ ecg[independent]).astype(ecgs.dtype)
+        view = out[i]
+        view[independent] = eight
+        for name, (a, b) in LIMB.items():
+            view[STANDARD_LEADS.index(name)] = a * eight[0] + b * eight[1]
+        for lead in view:
+            start = rng.integers(length)
+            lead[start : start + width] = 0
+            lead[: max(0, start + width - length)] = 0
+    return out
+
+
+def best_of(repeats, fn):
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def bench_augmentation(batch, length, repeats):
+    x = torch.randn(batch, 12, length)
+    augment, generator = ThreeKGAugment(), torch.Generator().manual_seed(0)
+    augment(x, generator)  # warm-up
+    torch_time = best_of(repeats, lambda: augment(x, generator))
+    rng = np.random.default_rng(0)
+    numpy_time = best_of(repeats, lambda: reference_augment(x.numpy(), rng))
+    return batch / torch_time, batch / numpy_time
+
+
+def make_model(width, depth):
+    return ContrastiveModel(build_encoder(12, width=width, depth=depth))
+
+
+def bench_encoder(batch, length, steps, width, depth):
+    torch.manual_seed(0)
+    model, loss_fn, augment = make_model(width, depth), NTXentLoss(), ThreeKGAugment()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.0)
+    x, generator = torch.randn(batch, 12, length), torch.Generator().manual_seed(0)
+
+    def train_step():
+        views = torch.cat([augment(x, generator), augment(x, generator)])
+        loss = loss_fn(model(views))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    train_step()
+    train = best_of(1, lambda: [train_step() for _ in range(steps)]) / steps
+    model.eval()
+    with torch.inference_mode():
+        model.encoder(x)
+        infer = best_of(3, lambda: model.encoder(x))
+    return batch / train, batch / infer
+
+
+def bare_loop(X, epochs, batch_size, seed, width, depth):
+    """What ThreeKGEmbedder.fit does, written as a plain torch loop."""
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        model = make_model(width, depth)
+    augment, loss_fn = ThreeKGAugment(), NTXentLoss()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.0)
+    generator = torch.Generator().manual_seed(seed + 1)
+    dataset = torch.utils.data.TensorDataset(torch.from_numpy(X), torch.arange(len(X)))
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=batch_size, shuffle=True, generator=torch.Generator().manual_seed(3)
+    )
+    model.train()
+    for _ in range(epochs):
+        for xb, groups in loader:
+            views = torch.cat([augment(xb, generator), augment(xb, generator)])
+            loss = loss_fn(model(views), groups)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+
+
+def bench_overhead(n, length, epochs, batch_size, width, depth, repeats):
+    X = np.random.default_rng(0).normal(size=(n, 12, length)).astype(np.float32)
+    embedder = ThreeKGEmbedder(
+        width=width, depth=depth, max_epochs=epochs, batch_size=batch_size, random_state=0
+    )
+    skorch_times, bare_times = [], []
+    for _ in range(repeats):  # interleaved, so drifts in machine load hit both
+        skorch_times.append(best_of(1, lambda: embedder.fit(X)))
+        bare_times.append(best_of(1, lambda: bare_loop(X, epochs, batch_size, 0, width, depth)))
+    return min(skorch_times), min(bare_times)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, to check it runs")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.smoke:
+        sizes = dict(aug=(16, 500, 1), enc=(8, 500, 1), fit=(32, 500, 1, 16, 1))
+    else:
+        sizes = dict(aug=(256, 2500, 3), enc=(128, 1000, 5), fit=(2048, 1000, 2, 256, 3))
+    width, depth = 16, 2
+    print(
+        f"# sk3kg speed: torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"{platform.processor() or platform.machine()}"
+    )
+
+    batch, length, repeats = sizes["aug"]
+    ours, reference = bench_augmentation(batch, length, repeats)
+    print(f"augmentation, B={batch}, 12 x {length} float32:")
+    print(f"  batched torch      {ours:10.0f} ECG/s")
+    print(f"  per-sample numpy   {reference:10.0f} ECG/s")
+    print(f"  ratio              {ours / reference:10.1f} x")
+
+    batch, length, steps = sizes["enc"]
+    train, infer = bench_encoder(batch, length, steps, width, depth)
+    print(f"encoder (width={width}, depth={depth}), B={batch}, 12 x {length}:")
+    print(f"  training (2 views, fwd + bwd, with augmentation) {train:8.0f} samples/s")
+    print(f"  inference                                        {infer:8.0f} samples/s")
+
+    n, length, epochs, batch_size, repeats = sizes["fit"]
+    fit_time, bare_time = bench_overhead(n, length, epochs, batch_size, width, depth, repeats)
+    print(
+        f"ThreeKGEmbedder.fit vs bare torch loop, {n} x 12 x {length}, {epochs} epochs, "
+        f"B={batch_size}:"
+    )
+    print(f"  ThreeKGEmbedder.fit {fit_time:8.2f} s ({n * epochs / fit_time:.0f} samples/s)")
+    print(f"  bare torch loop     {bare_time:8.2f} s ({n * epochs / bare_time:.0f} samples/s)")
+    print(f"  overhead            {100 * (fit_time / bare_time - 1):+8.1f} %")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""The projection head and the NT-Xent loss of contrastive pretraining."""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class ProjectionHead(nn.Module):
+    """MLP mapping embeddings to the space where the contrastive loss is computed.
+
+    ``Linear -> BatchNorm -> ReLU -> Linear``, as in the 3KG authors' code
+    (after SimCLR, Chen et al. 2020); used only during pretraining.
+
+    Parameters
+    ----------
+    in_features : int
+        Size of the encoder's embedding.
+    out_features : int, default=128
+        Size of the projection.
+    """
+
+    def __init__(self, in_features: int, out_features: int = 128) -> None:
+        super().__init__()
+        self.layers = nn.Sequential(
+            nn.Linear(in_features, in_features, bias=False),
+            nn.BatchNorm1d(in_features),
+            nn.ReLU(inplace=True),
+            nn.Linear(in_features, out_features),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers(x)
+
+
+class ContrastiveModel(nn.Module):
+    """An encoder followed by a projection head; ``encoder`` alone gives embeddings.
+
+    Parameters
+    ----------
+    encoder : torch.nn.Module
+        Maps ECGs to ``(batch, encoder.embedding_dim)``.
+    projection_dim : int, default=128
+        Output size of the :class:`ProjectionHead`.
+    """
+
+    def __init__(self, encoder: nn.Module, projection_dim: int = 128) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.head = ProjectionHead(encoder.embedding_dim, projection_dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.encoder(x))
+
+
+class NTXentLoss(nn.Module):
+    """Normalised-temperature cross-entropy loss over two views of a batch.
+
+    ``projections`` stacks the first views of a batch of ``n`` samples, then
+    their second views (``2n`` rows). Each row's positives are the other
+    rows of the same group (by default: the other view of the same sample);
+    every other row is a negative. The loss of a row is the mean over its
+    positives of ``-log softmax(cos_sim / temperature)``, taken over all rows
+    but itself. Without groups this is SimCLR's NT-Xent; with groups
+    (recording or patient ids) it is the supervised-contrastive form that the
+    3KG authors' code uses for crops of one recording and CLOCS for patients.
+
+    Parameters
+    ----------
+    temperature : float, default=0.1
+        Softmax temperature.
+
+    References
+    ----------
+    .. [1] T. Chen et al., "A Simple Framework for Contrastive Learning of
+       Visual Representations", Proc. ICML, PMLR 119:1597-1607, 2020.
+    .. [2] P. Khosla et al., "Supervised Contrastive Learning", NeurIPS 2020.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk3kg.nn import NTXentLoss
+    >>> z = torch.randn(4, 16)
+    >>> loss = NTXentLoss(temperature=0.1)
+    >>> bool(loss(torch.cat([z, z])) < loss(torch.cat([z, z.flip(0)])))
+    True
+    """
+
+    def __init__(self, temperature: float = 0.1) -> None:
+        super().__init__()
+        if not temperature > 0:
+            raise ValueError(f"temperature must be positive, got {temperature!r}.")
+        self.temperature = temperature
+
+    def forward(
+        self, projections: torch.Tensor, groups: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        n_rows = projections.shape[0]
+        if projections.ndim != 2 or n_rows % 2:
+            raise ValueError(
+                "NTXentLoss takes (2 * n, dim) projections, two views of n samples; "
+                f"got shape {tuple(projections.shape)}."
+            )
+        n = n_rows // 2
+        if groups is None:
+            groups = torch.arange(n, device=projections.device)
+        groups = groups.reshape(-1).to(projections.device)
+        if groups.shape[0] != n:
+            raise ValueError(f"groups has {groups.shape[0]} entries for {n} samples.")
+        z = F.normalize(projections, dim=1)
+        itself = torch.eye(n_rows, dtype=torch.bool, device=z.device)
+        logits = (z @ z.T / self.temperature).masked_fill(itself, float("-inf"))
+        row_groups = torch.cat([groups, groups])
+        positive = (row_groups[:, None] == row_groups[None, :]) & ~itself
+        log_prob = logits.log_softmax(dim=1).masked_fill(~positive, 0.0)
+        return -(log_prob.sum(dim=1) / positive.sum(dim=1)).mean()
+
+    def extra_repr(self) -> str:
+        return f"temperature={self.temperature}"

@@ -1,0 +1,28 @@
+"""scikit-learn's estimator checks on every public estimator."""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from sk3kg import ThreeKGEmbedder
+
+# The checks feed small 2-D arrays (a few features): configure a single-lead,
+# masking-only embedder with a one-stage encoder, so a row of >= 4 values is a signal.
+CHECKED = ThreeKGEmbedder(
+    leads=["II"],
+    angle=0.0,
+    scale=1.0,
+    n_stages=1,
+    width=4,
+    depth=1,
+    max_epochs=2,
+    batch_size=32,
+    random_state=0,
+)
+
+
+def _expected_failed_checks(estimator):
+    return {}
+
+
+@parametrize_with_checks([CHECKED], expected_failed_checks=_expected_failed_checks)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)

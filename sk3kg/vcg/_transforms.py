@@ -1,9 +1,9 @@
 """Linear maps between the 12-lead ECG and the vectorcardiogram (VCG)."""
 
+import sys
 from collections.abc import Sequence
 
 import numpy as np
-import torch
 
 from ._leads import (
     independent_lead_index,
@@ -80,7 +80,10 @@ def vcg_to_ecg_matrix(leads: Sequence[str]) -> np.ndarray:
 
 def _apply(matrix: np.ndarray, signal, n_in: int, what: str):
     """``matrix @ signal`` over the last two axes, for numpy arrays and tensors."""
-    if isinstance(signal, torch.Tensor):
+    # torch is looked up, not imported: a tensor exists only if torch is loaded, and
+    # readers that need only numpy (dataset workers) stay free of torch's start-up.
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(signal, torch.Tensor):
         if not signal.is_floating_point():
             raise TypeError(f"{what} must be a floating-point tensor, got {signal.dtype}.")
         op = torch.as_tensor(matrix, dtype=signal.dtype, device=signal.device)

@@ -1,0 +1,127 @@
+"""Tables and figures of the label-efficiency study."""
+
+import csv
+from pathlib import Path
+
+import numpy as np
+from _methods import SELF_SUPERVISED
+
+
+def _cells(rows: list[dict], class_set: str, key: str = "macro_auc") -> dict:
+    """``{(method, fraction): [value per seed]}`` for one class set."""
+    cells: dict = {}
+    for row in rows:
+        if row["class_set"] == class_set:
+            cells.setdefault((row["method"], row["fraction"]), []).append(row[key])
+    return cells
+
+
+def _fmt(values) -> str:
+    values = np.asarray(values, dtype=float)
+    if np.isnan(values).all():
+        return "n/a"
+    return f"{np.nanmean(values):.3f} ± {np.nanstd(values):.3f}"
+
+
+def relative_gains(rows: list[dict], class_set: str) -> dict:
+    """3KG's relative gain in mean macro AUC over the best other self-supervised method."""
+    cells = _cells(rows, class_set)
+    gains = {}
+    for fraction in sorted({f for _, f in cells}):
+        others = {
+            m: np.mean(v) for (m, f), v in cells.items()
+            if f == fraction and m in SELF_SUPERVISED and not m.startswith("3kg")
+        }  # fmt: skip
+        if ("3kg", fraction) in cells and others:
+            best = max(others, key=others.get)
+            ours = np.mean(cells["3kg", fraction])
+            gains[fraction] = (best, 100 * (ours - others[best]) / others[best])
+    return gains
+
+
+def markdown_table(rows: list[dict], class_set: str, key: str = "macro_auc") -> str:
+    cells = _cells(rows, class_set, key)
+    methods = list(dict.fromkeys(m for m, _ in cells))
+    fractions = sorted({f for _, f in cells})
+    head = "| method | " + " | ".join(f"{f:g} of labels" for f in fractions) + " |"
+    lines = [head, "|---" * (len(fractions) + 1) + "|"]
+    for method in methods:
+        values = [_fmt(cells.get((method, f), [np.nan])) for f in fractions]
+        lines.append(f"| {method} | " + " | ".join(values) + " |")
+    return "\n".join(lines)
+
+
+def write_markdown(path: Path, rows: list[dict], summary: dict) -> str:
+    """``results.md``: the configuration, tables per class set, and 3KG's relative gain."""
+    parts = [f"# Label efficiency: {summary['data']} data, preset `{summary['preset']}`", ""]
+    parts += [f"Command: `{summary['command']}`", "", summary["data_description"], ""]
+    parts += [summary["protocol"], ""]
+    for class_set in summary["class_sets"]:
+        parts += [f"## Macro AUC, {class_set} classes (mean ± std over seeds {summary['seeds']})"]
+        parts += ["", markdown_table(rows, class_set), ""]
+        for fraction, (best, gain) in relative_gains(rows, class_set).items():
+            parts.append(f"- {fraction:g} of labels: 3KG vs best other self-supervised "
+                         f"({best}): {gain:+.1f} % relative")  # fmt: skip
+        parts += ["", f"### Challenge score, {class_set} classes", ""]
+        parts += [markdown_table(rows, class_set, "challenge_score"), ""]
+    parts += ["## Wall times (s)", ""] + [f"- {k}: {v:.0f}" for k, v in summary["times"].items()]
+    text = "\n".join(parts) + "\n"
+    path.write_text(text)
+    return text
+
+
+def write_per_class(path: Path, rows: list[dict]) -> None:
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["class_set", "method", "fraction", "seed", "class", "auc"])
+        for row in rows:
+            for name, auc in row["per_class_auc"].items():
+                writer.writerow([row["class_set"], row["method"], row["fraction"], row["seed"],
+                                 name, f"{auc:.4f}"])  # fmt: skip
+
+
+def plot_auc_vs_fraction(path: Path, rows: list[dict], class_set: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cells = _cells(rows, class_set)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for method in dict.fromkeys(m for m, _ in cells):
+        fractions = sorted(f for m, f in cells if m == method)
+        means = [np.mean(cells[method, f]) for f in fractions]
+        stds = [np.std(cells[method, f]) for f in fractions]
+        ax.errorbar(fractions, means, yerr=stds, marker="o", capsize=3, label=method)
+    ax.set(xscale="log", xlabel="fraction of training labels", ylabel="test macro AUC",
+           title=f"Label efficiency ({class_set} classes)")  # fmt: skip
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_per_class(path: Path, rows: list[dict], class_set: str, names: list[str]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fraction = min(row["fraction"] for row in rows)
+    methods = list(dict.fromkeys(row["method"] for row in rows))
+    grid = np.full((len(names), len(methods)), np.nan)
+    for j, method in enumerate(methods):
+        chosen = [r["per_class_auc"] for r in rows if r["method"] == method
+                  and r["fraction"] == fraction and r["class_set"] == class_set]  # fmt: skip
+        if chosen:
+            grid[:, j] = np.nanmean([[c[n] for n in names] for c in chosen], axis=0)
+    fig, ax = plt.subplots(figsize=(1.2 + 0.9 * len(methods), 0.3 * len(names) + 1.5))
+    image = ax.imshow(grid, vmin=0.5, vmax=1.0, cmap="viridis", aspect="auto")
+    ax.set_xticks(range(len(methods)), methods, rotation=45, ha="right")
+    ax.set_yticks(range(len(names)), names, fontsize=7)
+    ax.set_title(f"Test AUC per class at {fraction:g} of labels")
+    fig.colorbar(image, ax=ax, label="AUC (grey: undefined)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

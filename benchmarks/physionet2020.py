@@ -1,0 +1,303 @@
+"""The label-efficiency study of 3KG, in one command.
+
+Pretrain each method once on the unlabelled training split, then fit a linear
+probe (standardised features, one-vs-rest logistic regression, C chosen on the
+validation split) on 1 %, 10 % and 100 % of the training labels, and score the
+test split: macro AUC, per-class and per-subgroup AUC, the challenge metric.
+
+    python benchmarks/physionet2020.py                       # quick preset, auto data
+    python benchmarks/physionet2020.py --preset smoke        # under 2 minutes
+    python benchmarks/physionet2020.py --data physionet2020 --download --preset paper
+
+Data ``auto`` uses the PhysioNet/CinC 2020 training data when it is under the
+data home, otherwise the embedded simulator (``sk3kg.datasets.make_synthetic_ecgs``).
+"""
+
+import argparse
+import hashlib
+import json
+import platform
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import _methods
+import _protocol
+import _report
+import joblib
+import numpy as np
+import sklearn
+import torch
+from skorch.callbacks import EarlyStopping
+
+import sk3kg
+from sk3kg.datasets import (
+    code_to_index,
+    fetch_physionet2020,
+    get_class_set,
+    get_data_home,
+    load_physionet2020,
+)
+
+QUICK = ("3kg", "simclr", "cmsc", "random", "supervised", "minirocket")
+FULL = ("3kg", "3kg-spatial", "3kg-temporal", "3kg-shared", "simclr", "cmsc", "random",
+        "supervised", "minirocket")  # fmt: skip
+BASE = {
+    "fs": 100, "duration": 10.0, "n_records": 2000, "methods": QUICK, "seeds": (0, 1, 2),
+    "fractions": (0.01, 0.1, 1.0), "epochs": 20, "supervised_epochs": 40, "patience": 5,
+    "batch_size": 128, "lr": 1e-3, "width": 16, "depth": 2, "temperature": 0.1,
+    "n_segments": 1, "scale_range": False, "minirocket_kernels": 1000, "callbacks": None,
+    "validation_fraction": None, "data": "auto",
+}  # fmt: skip
+PRESETS = {
+    "smoke": {"n_records": 240, "duration": 5.0, "seeds": (0,), "fractions": (0.1, 1.0),
+              "epochs": 2, "supervised_epochs": 2, "batch_size": 64, "width": 8, "depth": 1,
+              "minirocket_kernels": 168},
+    "quick": {},
+    "full": {"methods": FULL, "n_records": 10000, "fs": 250, "seeds": (0, 1, 2, 3, 4),
+             "epochs": 100, "supervised_epochs": 100, "patience": 10, "width": 32},
+    # The 3KG authors' settings (their public training code), for a GPU and the real data.
+    "paper": {"data": "physionet2020", "fs": 500, "duration": 10.0, "n_segments": 2,
+              "scale_range": True, "batch_size": 512, "epochs": 250, "supervised_epochs": 250,
+              "patience": 30, "width": 32, "seeds": (0, 1, 2, 3, 4),
+              "minirocket_kernels": 10000, "validation_fraction": 1 / 9,
+              "callbacks": lambda: [EarlyStopping(patience=30)]},
+}  # fmt: skip
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--preset", choices=PRESETS, default="quick")
+    parser.add_argument("--data", choices=("auto", "synthetic", "physionet2020"), default=None)
+    parser.add_argument("--data-home", default=None, help="default: $SK3KG_DATA or ~/sk3kg_data")
+    parser.add_argument("--download", action="store_true", help="fetch PhysioNet 2020 if missing")
+    parser.add_argument("--n-records", type=int, help="synthetic records")
+    parser.add_argument("--fs", type=float)
+    parser.add_argument("--duration", type=float)
+    parser.add_argument("--classes", choices=("3kg", "merged", "scored"), default="3kg")
+    parser.add_argument("--methods", help="comma-separated subset of " + ",".join(FULL))
+    parser.add_argument("--fractions", help="comma-separated, e.g. 0.01,0.1,1.0")
+    parser.add_argument("--seeds", help="comma-separated seeds of the labelled subsets")
+    parser.add_argument("--epochs", type=int, help="pretraining epochs")
+    parser.add_argument("--split-seed", type=int, default=0)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--verbose", type=int, default=0)
+    return parser.parse_args(argv)
+
+
+def make_config(args: argparse.Namespace) -> dict:
+    config = {**BASE, **PRESETS[args.preset], "verbose": args.verbose}
+    overrides = {
+        "data": args.data, "n_records": args.n_records, "fs": args.fs,
+        "duration": args.duration, "epochs": args.epochs,
+        "methods": args.methods and tuple(args.methods.split(",")),
+        "fractions": args.fractions and tuple(map(float, args.fractions.split(","))),
+        "seeds": args.seeds and tuple(map(int, args.seeds.split(","))),
+    }  # fmt: skip
+    config.update({k: v for k, v in overrides.items() if v is not None})
+    unknown = set(config["methods"]) - set(_methods.ALL_METHODS)
+    if unknown:
+        raise SystemExit(f"Unknown method(s) {sorted(unknown)}; choose from {_methods.ALL_METHODS}")
+    return config
+
+
+def _physionet_root(data_home) -> Path:
+    return Path(get_data_home(data_home)) / "physionet2020" / "1.0.2"
+
+
+def class_sets_for(classes: str) -> list[str]:
+    """The primary class set, plus the challenge's 24 merged classes beside 3KG's 23."""
+    return [classes, "merged"] if classes == "3kg" else [classes]
+
+
+def convert_target(target: np.ndarray, source: str, destination: str) -> np.ndarray:
+    """Re-express a multilabel target of one class set in a coarser one."""
+    index = code_to_index(destination)
+    codes = get_class_set(source).codes
+    out = np.zeros((len(target), len(get_class_set(destination).codes)), dtype=target.dtype)
+    for j, code in enumerate(codes):
+        out[:, index[code]] |= target[:, j]
+    return out
+
+
+def load_data(args, config) -> dict:
+    """Records, targets per class set, patient ids and a description of the data."""
+    choice = config["data"]
+    if choice == "auto":
+        choice = "physionet2020" if _physionet_root(args.data_home).is_dir() else "synthetic"
+    finest = "scored" if args.classes == "scored" else "merged"
+    if choice == "synthetic":
+        from sk3kg.datasets import make_synthetic_ecgs
+
+        bunch = make_synthetic_ecgs(
+            config["n_records"], fs=config["fs"], duration=config["duration"], classes=finest,
+            n_patients=config["n_records"] // 2, random_state=0,
+        )  # fmt: skip
+        patients = np.asarray(bunch.patient_ids)
+        what = (
+            f"embedded synthetic data (sk3kg.datasets.make_synthetic_ecgs): "
+            f"{len(bunch.data)} records of {len(np.unique(patients))} simulated patients"
+        )
+    else:
+        kwargs = {"fs": config["fs"], "duration": config["duration"], "classes": finest}
+        if args.download:
+            bunch = fetch_physionet2020(data_home=args.data_home, **kwargs)
+        else:
+            bunch = load_physionet2020(_physionet_root(args.data_home), **kwargs)
+        # The challenge publishes no patient ids; each record is its own group.
+        patients = np.asarray(bunch.record_ids)
+        what = f"PhysioNet/CinC 2020 training data: {len(bunch.data)} records"
+    X = np.asarray(bunch.data, dtype=np.float32)
+    if config["scale_range"]:
+        span = X.max(axis=(1, 2), keepdims=True) - X.min(axis=(1, 2), keepdims=True)
+        X = X / np.where(span > 0, span, 1.0)
+    target = np.asarray(bunch.target, dtype=np.int64)
+    targets = {s: convert_target(target, finest, s) for s in class_sets_for(args.classes)}
+    return {
+        "X": X,
+        "targets": targets,
+        "patients": patients,
+        "name": choice,
+        "description": f"Data: {what}, {config['fs']:g} Hz, {config['duration']:g} s.",
+    }
+
+
+def _cache_key(method: str, config: dict, data: dict, split: dict) -> str:
+    relevant = {
+        k: v
+        for k, v in config.items()
+        if k not in ("seeds", "fractions", "verbose", "methods", "callbacks")
+    }
+    text = json.dumps([method, relevant, data["description"], split["train"].tolist()[:50],
+                       len(split["train"]), sk3kg.__version__], default=str)  # fmt: skip
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def method_features(method, config, data, split, out: Path, device) -> dict:
+    """Features of every split for one method, pretrained once and cached in ``out``."""
+    cache = out / "features" / f"{method}-{_cache_key(method, config, data, split)}.joblib"
+    if cache.exists():
+        print(f"[{method}] reusing {cache}")
+        return joblib.load(cache)
+    X = {name: data["X"][index] for name, index in split.items()}
+    start = time.perf_counter()
+    if method == "minirocket":
+        features = _methods.minirocket_features(config, X["train"], X)
+    else:
+        embedder, features = _methods.pretrain_and_embed(method, config, X["train"], X, device)
+        if len(embedder.history_):
+            losses = embedder.history_[:, "train_loss"]
+            print(f"[{method}] contrastive loss {losses[0]:.3f} -> {losses[-1]:.3f} "
+                  f"over {len(losses)} epochs")  # fmt: skip
+    features["seconds"] = time.perf_counter() - start
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    joblib.dump(features, cache)
+    return features
+
+
+def _score_one(method, config, data, split, features, y, subset, seed, device):
+    """Test scores of one method on one labelled subset (and the probe's C)."""
+    labelled = {"train": y["train"][subset], "valid": y["valid"]}
+    if method == "supervised":
+        X = {name: data["X"][index] for name, index in split.items()}
+        X["train"] = X["train"][subset]
+        return _methods.supervised_scores(config, X, labelled, seed, device)[0], None
+    F = {"train": features["train"][subset], "valid": features["valid"], "test": features["test"]}
+    scores, _, c = _protocol.fit_probe(F, labelled, seed)
+    return scores, c
+
+
+def run_method(method, config, data, split, out, device) -> tuple[list[dict], float]:
+    """Every (class set, fraction, seed) row of one method, and its wall time."""
+    start, rows = time.perf_counter(), []
+    features = None
+    if method != "supervised":
+        features = method_features(method, config, data, split, out, device)
+    for class_set, target in data["targets"].items():
+        codes, names = get_class_set(class_set).codes, get_class_set(class_set).abbreviations
+        y = {name: target[index] for name, index in split.items()}
+        for fraction in config["fractions"]:
+            for seed in config["seeds"]:
+                subset = _protocol.labelled_subset(y["train"], fraction, seed)
+                scores, c = _score_one(method, config, data, split, features, y, subset, seed,
+                                       device)  # fmt: skip
+                row = _protocol.evaluate(y["test"], scores, codes, names)
+                row.update(method=method, class_set=class_set, fraction=fraction, seed=seed,
+                           n_labelled=len(subset), probe_C=c)  # fmt: skip
+                rows.append(row)
+            auc = np.mean([r["macro_auc"] for r in rows[-len(config["seeds"]) :]])
+            print(f"[{method}] {class_set} classes, {fraction:g} of labels: macro AUC {auc:.3f}")
+    return rows, time.perf_counter() - start
+
+
+PROTOCOL = (
+    "Protocol: patient-grouped 8/1/1 split of a 10-fold StratifiedGroupKFold (stratified on "
+    "each record's rarest class). Each method is pretrained once on the unlabelled training "
+    "split. For each label fraction and seed, the labelled subset is one random positive "
+    "record of every class present in the training split plus uniformly drawn records up "
+    "to the fraction; a linear probe (standardised features, one-vs-rest logistic "
+    "regression, C in {0.01, 0.1, 1} chosen by validation macro AUC) is scored on "
+    "the test split. Macro AUC averages the classes with both labels in the test split; "
+    "a class absent from the labelled subset scores its prevalence (chance). The challenge "
+    "score thresholds probabilities at 0.5. `supervised` trains the same encoder end to "
+    "end on the labelled subset with early stopping on the validation loss."
+)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    config = make_config(args)
+    device = "cuda" if args.device == "auto" and torch.cuda.is_available() else args.device
+    device = "cpu" if device == "auto" else device
+    started = time.perf_counter()
+    data = load_data(args, config)
+    print(data["description"])
+    out = args.out or Path(__file__).parent / "results" / f"{data['name']}-{args.preset}"
+    out.mkdir(parents=True, exist_ok=True)
+    primary = data["targets"][args.classes]
+    split = _protocol.split_by_patient(primary, data["patients"], args.split_seed)
+    np.savez(out / "split.npz", **split, patients=data["patients"])
+    times = {"data": time.perf_counter() - started}
+    methods = [m for m in config["methods"] if m != "minirocket" or _methods.has_minirocket()]
+    if len(methods) < len(config["methods"]):
+        print("minirocket skipped: install the bench extra (pip install -e '.[bench]')")
+    rows = []
+    for method in methods:
+        method_rows, times[method] = run_method(method, config, data, split, out, device)
+        rows += method_rows
+    times["total"] = time.perf_counter() - started
+    summary = {
+        "data": data["name"], "preset": args.preset, "seeds": list(config["seeds"]),
+        "command": "python " + shlex.join(["benchmarks/physionet2020.py", *sys.argv[1:]]),
+        "data_description": data["description"], "protocol": PROTOCOL,
+        "class_sets": list(data["targets"]), "times": times,
+    }  # fmt: skip
+    write_outputs(out, rows, summary, config, split)
+    return 0
+
+
+def write_outputs(out: Path, rows: list[dict], summary: dict, config: dict, split: dict) -> None:
+    versions = {"sk3kg": sk3kg.__version__, "torch": torch.__version__,
+                "scikit-learn": sklearn.__version__, "numpy": np.__version__,
+                "python": platform.python_version(), "machine": platform.machine()}  # fmt: skip
+    payload = {**summary, "config": {k: v for k, v in config.items() if k != "callbacks"},
+               "versions": versions, "split_sizes": {k: len(v) for k, v in split.items()},
+               "results": rows}  # fmt: skip
+    (out / "results.json").write_text(json.dumps(payload, indent=1, default=str))
+    text = _report.write_markdown(out / "results.md", rows, summary)
+    _report.write_per_class(out / "per_class.csv", rows)
+    try:
+        primary = summary["class_sets"][0]
+        _report.plot_auc_vs_fraction(out / "auc_vs_fraction.png", rows, primary)
+        names = get_class_set(primary).abbreviations
+        _report.plot_per_class(out / "per_class_auc.png", rows, primary, names)
+    except ImportError:
+        print("plots skipped: matplotlib is not installed (pip install -e '.[bench]')")
+    print(text)
+    print(f"Results in {out}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""The official metric of the PhysioNet/CinC Challenge 2020."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from sklearn.utils import check_array
+
+from ..datasets import NORMAL_CODE, SCORED_CODES, challenge_weights, code_to_index, get_class_set
+
+__all__ = ["challenge_score"]
+
+
+def _merge_columns(codes: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Indicator (n_columns, n_classes) folding equivalent codes into the challenge's classes."""
+    index = code_to_index("merged")
+    classes = sorted({index[c] for c in codes})
+    fold = np.zeros((len(codes), len(classes)))
+    for column, code in enumerate(codes):
+        fold[column, classes.index(index[code])] = 1
+    representatives = get_class_set("merged").codes
+    return fold, [representatives[c] for c in classes]
+
+
+def _reward(labels: np.ndarray, outputs: np.ndarray, weights: np.ndarray) -> float:
+    """Sum of weights over (true, predicted) pairs, each record spread over the classes
+    in the union of its labels and outputs (the challenge's modified confusion matrix)."""
+    union = np.maximum((labels | outputs).sum(axis=1), 1)
+    confusion = (labels / union[:, None]).T @ outputs
+    return float((weights * confusion).sum())
+
+
+def challenge_score(y_true, y_pred, target_codes: Sequence[str]) -> float:
+    """Normalised score of the PhysioNet/CinC Challenge 2020 (Perez Alday et al. 2020).
+
+    Each record contributes the reward ``W[true, predicted]`` for every pair of a
+    true and a predicted class, divided by the number of classes in the union of its
+    true and predicted sets. ``W`` is the official reward matrix
+    (:func:`~sk3kg.datasets.challenge_weights`): 1 for the right class, partial
+    credit for a diagnosis of similar risk and treatment. Equivalent codes
+    (713427006 = 59118001, 284470004 = 63593006, 427172004 = 17338001) are one class.
+    The total is normalised so that predicting the true labels scores 1 and always
+    predicting sinus rhythm (426783006) scores 0.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples, n_classes)
+        Indicator matrix of the true labels.
+    y_pred : array-like of shape (n_samples, n_classes)
+        Indicator matrix of the predicted labels (thresholded, not scores).
+    target_codes : list of str
+        Scored SNOMED CT code of each column; must include sinus rhythm. With the
+        ``"3kg"`` class set the column of first-degree AV block stands for prolonged
+        PR interval too.
+
+    Returns
+    -------
+    score : float
+        1 for a perfect prediction, 0 for the always-sinus-rhythm classifier; NaN
+        when those two score the same (every record is sinus rhythm only).
+
+    Examples
+    --------
+    >>> from sk3kg.metrics import challenge_score
+    >>> codes = ["426783006", "164889003", "270492004"]  # NSR, AF, IAVB
+    >>> y_true = [[0, 1, 0], [1, 0, 0]]
+    >>> challenge_score(y_true, y_true, codes)
+    1.0
+    >>> challenge_score(y_true, [[0, 0, 1], [1, 1, 0]], codes)
+    -0.4
+    """
+    codes = [str(c) for c in target_codes]
+    unknown = [c for c in codes if c not in SCORED_CODES]
+    if unknown:
+        raise ValueError(f"target_codes {unknown} are not scored by the 2020 challenge.")
+    y_true = check_array(y_true, dtype=None, input_name="y_true")
+    y_pred = check_array(y_pred, dtype=None, input_name="y_pred")
+    if y_true.shape != y_pred.shape or y_true.shape[1] != len(codes):
+        raise ValueError(f"y_true {y_true.shape} and y_pred {y_pred.shape} must have one "
+                         f"column per target code ({len(codes)}).")  # fmt: skip
+    for name, y in (("y_true", y_true), ("y_pred", y_pred)):
+        if not np.isin(y, (0, 1)).all():
+            raise ValueError(f"{name} must hold 0 and 1 only; threshold scores first.")
+    fold, classes = _merge_columns(codes)
+    if NORMAL_CODE not in classes:
+        raise ValueError(f"target_codes must include sinus rhythm {NORMAL_CODE}, the "
+                         "reference class of the metric.")  # fmt: skip
+    labels, outputs = (y_true @ fold) > 0, (y_pred @ fold) > 0
+    weights = challenge_weights(classes)
+    inactive_outputs = np.zeros_like(labels)
+    inactive_outputs[:, classes.index(NORMAL_CODE)] = True
+    observed = _reward(labels, outputs, weights)
+    correct = _reward(labels, labels, weights)
+    inactive = _reward(labels, inactive_outputs, weights)
+    if np.isclose(correct, inactive):
+        return float("nan")
+    return round((observed - inactive) / (correct - inactive), 12)

@@ -1,0 +1,65 @@
+"""The benchmark scripts run end to end (tiny sizes) and write what they promise."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _run(*args, cwd=None):
+    return subprocess.run(
+        [sys.executable, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=600
+    )
+
+
+def test_speed_benchmark_reports_its_ratios():
+    done = _run(BENCHMARKS / "speed.py", "--smoke")
+    assert done.returncode == 0, done.stderr
+    for figure in ("ECG/s", "ratio", "samples/s", "overhead"):
+        assert figure in done.stdout
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("smoke")
+    args = ("--preset", "smoke", "--data", "synthetic", "--out", out)
+    first = _run(BENCHMARKS / "physionet2020.py", *args)
+    assert first.returncode == 0, first.stderr[-3000:]
+    again = _run(BENCHMARKS / "physionet2020.py", *args)
+    assert again.returncode == 0, again.stderr[-3000:]
+    return out, first.stdout, again.stdout
+
+
+def test_smoke_preset_scores_every_method_fraction_seed_and_class_set(smoke_run):
+    out, _, _ = smoke_run
+    results = json.loads((out / "results.json").read_text())
+    methods = {"3kg", "simclr", "cmsc", "random", "supervised"}
+    cells = {(r["method"], r["fraction"], r["class_set"]) for r in results["results"]}
+    assert {m for m, _, _ in cells} >= methods
+    assert {c for _, _, c in cells} == {"3kg", "merged"}
+    assert {f for _, f, _ in cells} == {0.1, 1.0}
+    for row in results["results"]:
+        assert 0.0 <= row["macro_auc"] <= 1.0
+        assert set(row["subgroup_auc"]) == {"rhythm", "conduction", "morphology"}
+    assert len(results["results"][0]["per_class_auc"]) in (23, 24)
+
+
+def test_smoke_preset_writes_the_report_and_the_split(smoke_run):
+    out, first, _ = smoke_run
+    for name in ("results.md", "per_class.csv", "split.npz"):
+        assert (out / name).exists()
+    text = (out / "results.md").read_text()
+    assert (
+        "3KG vs best other self-supervised" in text and "python benchmarks/physionet2020.py" in text
+    )
+    assert "embedded synthetic data" in first
+
+
+def test_a_rerun_reuses_the_pretrained_methods(smoke_run):
+    _, first, again = smoke_run
+    assert "reusing" not in first
+    assert again.count("reusing") >= 4

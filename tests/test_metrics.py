@@ -1,0 +1,152 @@
+"""AUC metrics, the model-selection scorer and the challenge score."""
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import KFold, cross_val_score
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.multioutput import MultiOutputClassifier
+
+from sk3kg.datasets import get_class_set
+from sk3kg.metrics import (
+    challenge_score,
+    macro_auc,
+    multilabel_auc_scorer,
+    per_class_auc,
+    subgroup_auc,
+)
+
+NSR, AF, IAVB = "426783006", "164889003", "270492004"
+CRBBB, RBBB = "713427006", "59118001"
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+def random_multilabel(rng, n=80, k=5):
+    y = (rng.random((n, k)) < 0.3).astype(int)
+    return y, y + rng.normal(scale=0.8, size=y.shape)
+
+
+# --- AUC ------------------------------------------------------------------------------
+
+
+def test_per_class_auc_equals_scikit_learn_per_column(rng):
+    y, score = random_multilabel(rng)
+    expected = [roc_auc_score(y[:, j], score[:, j]) for j in range(y.shape[1])]
+    np.testing.assert_allclose(per_class_auc(y, score), expected)
+
+
+def test_macro_auc_leaves_out_single_label_classes_and_reports_them(rng):
+    y, score = random_multilabel(rng)
+    y[:, 1], y[:, 3] = 0, 1
+    names = ["a", "b", "c", "d", "e"]
+    expected = np.mean([roc_auc_score(y[:, j], score[:, j]) for j in (0, 2, 4)])
+    assert macro_auc(y, score, target_names=names, return_excluded=True) == (
+        pytest.approx(expected), ["b", "d"])  # fmt: skip
+    with pytest.warns(UserWarning, match=r"undefined for 2 of 5 classes.*\['b', 'd'\]"):
+        assert macro_auc(y, score, target_names=names) == pytest.approx(expected)
+
+
+def test_macro_auc_is_nan_when_no_class_has_both_labels():
+    auc, excluded = macro_auc([[0, 1], [0, 1]], [[0.1, 0.2], [0.3, 0.4]], return_excluded=True)
+    assert np.isnan(auc) and excluded == [0, 1]
+
+
+def test_macro_auc_rejects_mismatched_shapes_and_non_binary_labels():
+    with pytest.raises(ValueError, match="shape"):
+        macro_auc([[0, 1]], [[0.1, 0.2, 0.3]])
+    with pytest.raises(ValueError, match="indicator matrix of 0 and 1"):
+        macro_auc([[0, 2]], [[0.1, 0.2]])
+
+
+def test_subgroup_auc_averages_the_classes_of_each_group(rng):
+    codes, _, _ = get_class_set("3kg")
+    y, score = random_multilabel(rng, n=200, k=len(codes))
+    groups = subgroup_auc(y, score, codes)
+    per_class = per_class_auc(y, score)
+    rhythm = [codes.index(c) for c in (AF, NSR, "427084000", "426177001", "284470004",
+                                       "164890007", "426627000", "10370003", "427172004",
+                                       "427393009")]  # fmt: skip
+    assert groups["rhythm"] == pytest.approx(per_class[rhythm].mean())
+    assert set(groups) == {"rhythm", "conduction", "morphology"}
+
+
+@pytest.mark.filterwarnings("ignore:Label not 2 is present:UserWarning")
+@pytest.mark.filterwarnings("ignore:Only one class is present:UserWarning")
+def test_scorer_skips_classes_absent_from_a_fold_in_cross_validation(rng):
+    X = rng.normal(size=(90, 4))
+    y = np.column_stack([X[:, 0] > 0, X[:, 1] > 0, np.arange(90) < 5]).astype(int)
+    model = OneVsRestClassifier(LogisticRegression())
+    scores = cross_val_score(model, X, y, scoring=multilabel_auc_scorer, cv=KFold(3))
+    assert np.isfinite(scores).all() and (scores > 0.8).all()
+    # The rare class sits in the first fold only; scikit-learn's own scorer fails there.
+    builtin = cross_val_score(model, X, y, scoring="roc_auc", cv=KFold(3), error_score=np.nan)
+    assert np.isnan(builtin).any()
+
+
+def test_scorer_stacks_per_label_probabilities_of_multioutput_models(rng):
+    X = rng.normal(size=(60, 3))
+    y = np.column_stack([X[:, 0] > 0, X[:, 2] > 0]).astype(int)
+    model = MultiOutputClassifier(LogisticRegression()).fit(X, y)
+    proba = np.column_stack([p[:, 1] for p in model.predict_proba(X)])
+    assert multilabel_auc_scorer(model, X, y) == pytest.approx(macro_auc(y, proba))
+
+
+# --- challenge score ------------------------------------------------------------------
+# Weights used below (official table): w(NSR, AF) = 0.25, w(NSR, IAVB) = 0.45,
+# w(AF, IAVB) = 0.3, w(CRBBB, NSR) = 0.35; 1 on the diagonal and for CRBBB = RBBB.
+
+
+def test_challenge_score_of_a_hand_worked_case_is_minus_0_4():
+    # Record 1: true {AF}, predicted {IAVB}: union 2, reward 0.3 / 2 = 0.15.
+    # Record 2: true {NSR}, predicted {NSR, AF}: union 2, reward (1 + 0.25) / 2 = 0.625.
+    # Observed 0.775; perfect 2; always-NSR 0.25 / 2 + 1 = 1.125.
+    # Normalised: (0.775 - 1.125) / (2 - 1.125) = -0.4.
+    y_true = [[0, 1, 0], [1, 0, 0]]
+    y_pred = [[0, 0, 1], [1, 1, 0]]
+    assert challenge_score(y_true, y_pred, [NSR, AF, IAVB]) == pytest.approx(-0.4)
+
+
+def test_challenge_score_gives_partial_credit_for_a_similar_diagnosis():
+    # True {AF, IAVB}, predicted {AF}: union 2, reward (1 + 0.3) / 2 = 0.65.
+    # Perfect: union 2, (1 + 0.3 + 0.3 + 1) / 2 = 1.3. Always NSR: union 3,
+    # (0.25 + 0.45) / 3 = 0.2333. Normalised: (0.65 - 0.2333) / (1.3 - 0.2333) = 0.390625.
+    score = challenge_score([[0, 1, 1]], [[0, 1, 0]], [NSR, AF, IAVB])
+    assert score == pytest.approx((0.65 - 0.7 / 3) / (1.3 - 0.7 / 3))
+    assert score == pytest.approx(0.390625)
+
+
+def test_challenge_score_counts_equivalent_codes_as_one_class():
+    # True RBBB, predicted CRBBB: the same class, reward 1 (union of one class).
+    # Always NSR: union 2, 0.35 / 2. Normalised (1 - 0.175) / (1 - 0.175) = 1.
+    assert challenge_score([[0, 0, 1]], [[0, 1, 0]], [NSR, CRBBB, RBBB]) == 1.0
+
+
+@pytest.mark.parametrize("classes", ["scored", "merged", "3kg"])
+def test_challenge_score_is_1_for_truth_and_0_for_always_sinus_rhythm(rng, classes):
+    codes, _, _ = get_class_set(classes)
+    y = (rng.random((50, len(codes))) < 0.15).astype(int)
+    always_nsr = np.zeros_like(y)
+    always_nsr[:, codes.index(NSR)] = 1
+    assert challenge_score(y, y, codes) == pytest.approx(1.0)
+    assert challenge_score(y, always_nsr, codes) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_challenge_score_is_nan_when_every_record_is_sinus_rhythm_only():
+    assert np.isnan(challenge_score([[1, 0]], [[0, 1]], [NSR, AF]))
+
+
+@pytest.mark.parametrize(
+    ("codes", "y", "message"),
+    [([AF, IAVB], [[1, 0]], "must include sinus rhythm"),
+     ([NSR, "251238007"], [[1, 0]], "not scored by the 2020 challenge"),
+     ([NSR, AF], [[1, 0.7]], "threshold scores first"),
+     ([NSR, AF, IAVB], [[1, 0]], "one column per target code")],
+)  # fmt: skip
+def test_challenge_score_rejects_bad_input_with_a_clear_message(codes, y, message):
+    with pytest.raises(ValueError, match=message):
+        challenge_score(y, y, codes)

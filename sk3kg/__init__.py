@@ -2,12 +2,26 @@
 
 The estimator :class:`ThreeKGEmbedder` learns ECG embeddings without labels;
 the subpackages hold its parts: :mod:`sk3kg.vcg` (lead geometry),
-:mod:`sk3kg.augment` (the 3KG views), :mod:`sk3kg.nn` (encoder and loss).
+:mod:`sk3kg.augment` (the 3KG views), :mod:`sk3kg.nn` (encoder and loss),
+:mod:`sk3kg.datasets` (PhysioNet 2020 and the simulator), :mod:`sk3kg.metrics`.
 """
 
-from ._contrastive_net import ContrastiveNet
-from ._embedder import ThreeKGEmbedder
+import importlib
 
 __version__ = "0.1.0.dev0"
 
 __all__ = ["ContrastiveNet", "ThreeKGEmbedder", "__version__"]
+
+# Imported on first use: the estimator needs torch, whose import takes seconds and
+# ~0.4 GiB, which dataset readers and their worker processes do not need.
+_LAZY = {"ContrastiveNet": "._contrastive_net", "ThreeKGEmbedder": "._embedder"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + list(_LAZY))

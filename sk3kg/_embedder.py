@@ -1,6 +1,7 @@
 """``ThreeKGEmbedder``: 3KG contrastive pretraining as a scikit-learn transformer."""
 
 import copy
+import os
 from numbers import Integral, Real
 
 import numpy as np
@@ -16,8 +17,12 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from skorch.callbacks import ProgressBar
 from skorch.dataset import ValidSplit, unpack_data
+from torch.utils.data import Dataset
 
+from ._callbacks import StopOnDivergence, TrainingCheckpoint, restore_checkpoint
 from ._contrastive_net import ContrastiveNet
+from ._data import ArrayReader, SignalDataset, dataset_reader, is_memory_mapped, memmap_reader
+from ._distributed import join_process_group, local_device, rank_and_world_size
 from .augment import ThreeKGAugment
 from .nn import ContrastiveModel, NTXentLoss, build_encoder
 from .vcg import resolve_leads
@@ -35,6 +40,61 @@ def _contrastive_model(
         kernel_size=kernel_size,
     )
     return ContrastiveModel(encoder, projection_dim)
+
+
+_MODEL_SIZE = ("lead_mode", "width", "depth", "n_stages", "kernel_size", "projection_dim")
+
+
+def _check_flattened(n_columns: int, n_leads: int) -> None:
+    if n_columns % n_leads:
+        raise ValueError(
+            f"X has {n_columns} columns, not a multiple of its {n_leads} leads; "
+            "pass (n_samples, n_leads, n_timepoints) or leads flattened one "
+            "after the other."
+        )
+
+
+def _ndim(X) -> int | None:
+    """Dimensions of an array or nested list; None when numpy cannot tell (ragged)."""
+    if hasattr(X, "ndim"):
+        return X.ndim
+    if isinstance(X, list | tuple):
+        try:
+            return np.ndim(X)
+        except ValueError:
+            return None
+    return None
+
+
+def _check_ndim(ndim: int, shape) -> None:
+    if ndim not in (2, 3):
+        raise ValueError(
+            f"X must have shape (n_samples, n_leads, n_timepoints) or (n_samples, "
+            f"n_leads * n_timepoints); got {ndim} dimension(s) {tuple(shape)}. Reshape "
+            "your data, e.g. ecg.reshape(1, n_leads, -1) for a single ECG."
+        )
+
+
+def _streamed_shape(X: np.ndarray, n_leads: int) -> tuple[int, int, int]:
+    """``(n_samples, n_leads, n_timepoints)`` of a memory-mapped X, from its shape alone."""
+    _check_ndim(X.ndim, X.shape)
+    if X.shape[0] == 0:
+        raise ValueError(f"Found array with 0 sample(s) (shape={X.shape}); pass some ECGs.")
+    if X.ndim == 3:
+        return X.shape
+    _check_flattened(X.shape[1], n_leads)
+    return X.shape[0], n_leads, X.shape[1] // n_leads
+
+
+def _check_embeddings(embeddings: np.ndarray) -> None:
+    finite = np.isfinite(embeddings).all(axis=1)
+    if not finite.all():
+        bad = np.flatnonzero(~finite)
+        raise ValueError(
+            f"The encoder gave NaN or infinite embeddings for {len(bad)} sample(s) (first: "
+            f"{bad[:5].tolist()}): their values overflow float32 arithmetic. Rescale X "
+            "(ECGs in millivolts) and check it for extreme values."
+        )
 
 
 def _resolve_device(device: str) -> str:
@@ -113,9 +173,25 @@ class ThreeKGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     device : str, default="auto"
         Torch device; ``"auto"`` picks ``"cuda"`` when available.
     num_workers : int, default=0
-        DataLoader worker processes.
+        DataLoader worker processes that read and collate batches (useful
+        with memory-mapped arrays and Datasets, see Notes).
     callbacks : list of skorch callbacks, default=None
-        Extra skorch callbacks (checkpoints, early stopping, schedulers).
+        Extra skorch callbacks (early stopping, learning-rate schedulers).
+    checkpoint_dir : str or path-like, default=None
+        Folder where the run is saved after every epoch (weights, optimizer,
+        history, learning-rate schedules; written atomically, by rank 0 only).
+        When it already holds a checkpoint of the same data and model size,
+        ``fit`` resumes from it and trains up to ``max_epochs`` epochs in all.
+    distributed : "auto" or bool, default="auto"
+        Data-parallel training with ``torch.distributed``. ``"auto"``: when
+        this process belongs to a process group (started by ``torchrun`` or
+        ``accelerate launch``, or after ``init_process_group``), train on this
+        process's shard of the samples and average gradients across
+        processes. ``True``: require such a group. ``False``: train alone.
+    gather_negatives : bool, default=True
+        When distributed, contrast each sample against the views of all
+        processes (the global batch, as SimCLR does) rather than only against
+        its own process's batch; ``batch_size`` is per process either way.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, batch order and augmentations. On a CPU,
         the same integer gives bit-identical embeddings.
@@ -144,6 +220,16 @@ class ThreeKGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     sk3kg.augment.ThreeKGAugment : The view generator.
     sk3kg.nn.ResNet1d : The encoder.
     sk3kg.nn.NTXentLoss : The loss.
+
+    Notes
+    -----
+    ``X`` may be larger than memory: a memory-mapped array (``np.load(path,
+    mmap_mode="r")``, what :mod:`sk3kg.datasets` returns) or a map-style
+    ``torch.utils.data.Dataset`` whose items are ``(n_leads, n_timepoints)``
+    arrays is read one batch at a time, and its values are checked for NaN and
+    infinity batch by batch as they are read. A NaN or infinite loss stops
+    ``fit`` with an error naming the epoch and batch. See ``docs/scaling.rst``
+    for ``torchrun`` commands, Dask searches and resuming.
 
     References
     ----------
@@ -185,6 +271,9 @@ class ThreeKGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         "device": [str],
         "num_workers": [Interval(Integral, 0, None, closed="left")],
         "callbacks": [None, list],
+        "checkpoint_dir": [None, str, os.PathLike],
+        "distributed": [StrOptions({"auto"}), "boolean"],
+        "gather_negatives": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -215,6 +304,9 @@ class ThreeKGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         device="auto",
         num_workers=0,
         callbacks=None,
+        checkpoint_dir=None,
+        distributed="auto",
+        gather_negatives=True,
         random_state=None,
         verbose=0,
     ):
@@ -241,6 +333,9 @@ class ThreeKGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self.device = device
         self.num_workers = num_workers
         self.callbacks = callbacks
+        self.checkpoint_dir = checkpoint_dir
+        self.distributed = distributed
+        self.gather_negatives = gather_negatives
         self.random_state = random_state
         self.verbose = verbose
 
@@ -250,9 +345,11 @@ class ThreeKGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_leads, n_timepoints)
+        X : array-like of shape (n_samples, n_leads, n_timepoints) or Dataset
             The ECGs, rows in the order of ``leads``; or flattened lead by
-            lead, ``(n_samples, n_leads * n_timepoints)``.
+            lead, ``(n_samples, n_leads * n_timepoints)``. Memory-mapped
+            arrays and ``torch.utils.data.Dataset`` objects whose items are
+            ``(n_leads, n_timepoints)`` arrays are streamed batch by batch.
         y : None
             Ignored (any labels, multilabel included, are accepted so the
             embedder works inside a supervised Pipeline).
@@ -266,20 +363,26 @@ class ThreeKGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self : ThreeKGEmbedder
             The fitted embedder.
         """
-        signals = self._validate_signals(X, reset=True)
-        n_samples = signals.shape[0]
+        reader, streamed = self._validate_signals(X, reset=True)
+        n_samples = len(reader)
         if n_samples < 2:
             raise ValueError(
                 f"Got {n_samples} sample; contrastive pretraining needs at least 2 "
                 "samples (the other samples are the negatives)."
             )
         codes = self._encode_groups(groups, n_samples)
+        distributed = self.distributed is not False and join_process_group(
+            required=self.distributed is True
+        )
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        self.net_ = self._build_net(seed, n_samples)
-        if self.max_epochs == 0:
-            self.net_.initialize()
-        else:
-            self.net_.fit(signals, codes)
+        net = self._build_net(seed, n_samples, distributed)
+        net.initialize()
+        epochs_done = restore_checkpoint(net)
+        if epochs_done < self.max_epochs:
+            dataset = SignalDataset(reader, codes, check_finite=streamed)
+            net.partial_fit(dataset, epochs=self.max_epochs - epochs_done)
+        # Set only now: a fit that raised (e.g. diverged) leaves no fitted model behind.
+        self.net_ = net
         return self
 
     def transform(self, X):
@@ -287,29 +390,32 @@ class ThreeKGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_leads, n_timepoints)
-            ECGs of the same leads and length as in ``fit``, or flattened.
+        X : array-like of shape (n_samples, n_leads, n_timepoints) or Dataset
+            ECGs of the same leads and length as in ``fit``, or flattened;
+            memory-mapped arrays and Datasets are streamed batch by batch.
 
         Returns
         -------
         embeddings : ndarray of shape (n_samples, embedding_dim_), float32
         """
         check_is_fitted(self, "net_")
-        signals = self._validate_signals(X, reset=False)
+        reader, streamed = self._validate_signals(X, reset=False)
+        dataset = SignalDataset(reader, check_finite=streamed)
         net, encoder = self.net_, self.encoder_
         was_training = encoder.training
         encoder.eval()
-        embeddings = np.empty((signals.shape[0], self.embedding_dim_), dtype=np.float32)
+        embeddings = np.empty((len(dataset), self.embedding_dim_), dtype=np.float32)
         start = 0
         try:
             with torch.inference_mode():
-                for batch in net.get_iterator(net.get_dataset(signals), training=False):
+                for batch in net.get_iterator(dataset, training=False):
                     x = torch.as_tensor(unpack_data(batch)[0], device=net.device)
                     chunk = encoder(x).float().cpu().numpy()
                     embeddings[start : start + len(chunk)] = chunk
                     start += len(chunk)
         finally:
             encoder.train(was_training)
+        _check_embeddings(embeddings)
         return embeddings
 
     @property
@@ -336,47 +442,63 @@ class ThreeKGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
 
-    def _build_net(self, seed: int, n_samples: int) -> ContrastiveNet:
+    def _build_net(self, seed: int, n_samples: int, distributed: bool) -> ContrastiveNet:
         leads = resolve_leads(self.leads)
         device = _resolve_device(self.device)
-        callbacks = copy.deepcopy(list(self.callbacks or []))
-        if self.verbose:
-            callbacks.append(ProgressBar())
-        train_split = None
-        if self.validation_fraction is not None:
-            train_split = ValidSplit(self.validation_fraction, stratified=False)
-        loader = {"batch_size": min(self.batch_size, n_samples), "num_workers": self.num_workers}
+        # Only one process of a distributed run prints and writes checkpoints.
+        is_main = not distributed or rank_and_world_size()[0] == 0
+        if distributed:
+            device = local_device(device)
+        augment = self.augment
+        augment = self._default_augment(leads) if augment is None else copy.deepcopy(augment)
         return ContrastiveNet(
             _contrastive_model,
-            augment=(
-                self._default_augment(leads)
-                if self.augment is None
-                else copy.deepcopy(self.augment)
-            ),
+            augment=augment,
             seed=seed,
+            distributed=distributed,
+            gather_negatives=self.gather_negatives,
+            **{f"module__{k}": getattr(self, k) for k in _MODEL_SIZE},
             module__n_leads=len(leads),
-            module__lead_mode=self.lead_mode,
-            module__width=self.width,
-            module__depth=self.depth,
-            module__n_stages=self.n_stages,
-            module__kernel_size=self.kernel_size,
-            module__projection_dim=self.projection_dim,
             criterion=NTXentLoss,
             criterion__temperature=self.temperature,
             optimizer=torch.optim.AdamW,
             lr=self.lr,
             optimizer__weight_decay=self.weight_decay,
             max_epochs=self.max_epochs,
-            batch_size=loader["batch_size"],
+            batch_size=min(self.batch_size, n_samples),
             iterator_train__shuffle=True,
             iterator_train__num_workers=self.num_workers,
             iterator_train__generator=torch.Generator().manual_seed(seed + 3),
             iterator_valid__num_workers=self.num_workers,
-            train_split=train_split,
-            callbacks=callbacks,
+            # The loaders draw their workers' seeds from it, not from torch's global generator.
+            iterator_valid__generator=torch.Generator().manual_seed(seed + 4),
+            train_split=self._train_split(seed),
+            callbacks=self._callbacks(n_samples, bool(self.verbose) and is_main, distributed),
             device=device,
-            verbose=self.verbose,
+            verbose=self.verbose if is_main else 0,
         )
+
+    def _train_split(self, seed: int):
+        if self.validation_fraction is None:
+            return None
+        # A seeded split: every process and every resumed run holds out the same samples.
+        return ValidSplit(self.validation_fraction, stratified=False, random_state=seed)
+
+    def _callbacks(self, n_samples: int, show_progress: bool, distributed: bool) -> list:
+        callbacks = copy.deepcopy(list(self.callbacks or []))
+        if show_progress:
+            # "auto" would count the batches of all processes, not of this one's shard.
+            callbacks.append(ProgressBar(batches_per_epoch="count" if distributed else "auto"))
+        callbacks.append(StopOnDivergence())
+        if self.checkpoint_dir is not None:
+            meta = {
+                "n_samples": n_samples,
+                "n_leads": self.n_leads_in_,
+                "n_timepoints": self.n_timepoints_in_,
+                **{k: getattr(self, k) for k in _MODEL_SIZE},
+            }
+            callbacks.append(TrainingCheckpoint(self.checkpoint_dir, meta=meta))
+        return callbacks
 
     def _default_augment(self, leads) -> ThreeKGAugment:
         return ThreeKGAugment(
@@ -389,46 +511,67 @@ class ThreeKGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             scale_law=self.scale_law,
         )
 
-    def _validate_signals(self, X, *, reset: bool) -> np.ndarray:
-        """Check ``X`` and return a float32 array ``(n_samples, n_leads, n_timepoints)``."""
-        if reset:
-            n_leads = len(resolve_leads(self.leads))
+    def _validate_signals(self, X, *, reset: bool):
+        """Check ``X``; return a reader of its float32 samples and whether it streams.
+
+        In-memory arrays are validated whole by scikit-learn; memory-mapped
+        arrays and Datasets only by shape here, their values batch by batch
+        as they are read (``streamed=True``).
+        """
+        n_leads = len(resolve_leads(self.leads)) if reset else self.n_leads_in_
+        if isinstance(X, Dataset):
+            reader = dataset_reader(X)
+            shape = (len(reader), *reader.sample_shape)
+        elif is_memory_mapped(X):
+            shape = _streamed_shape(X, n_leads)
+            reader = memmap_reader(X, *shape[1:])
         else:
-            n_leads = self.n_leads_in_
-        if getattr(X, "ndim", None) == 3 or (isinstance(X, list | tuple) and np.ndim(X) == 3):
+            signals = self._validate_array(X, n_leads, reset)
+            return ArrayReader(signals, signals.shape[1:]), False
+        self._check_shape(shape, n_leads, reset)
+        if reset:
+            self.n_features_in_ = shape[1] * shape[2]
+            if hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+        return reader, True
+
+    def _validate_array(self, X, n_leads: int, reset: bool) -> np.ndarray:
+        ndim = _ndim(X)
+        if ndim is not None and ndim not in (2, 3):
+            _check_ndim(ndim, np.shape(X))
+        if ndim == 3:
             X = check_array(X, dtype=np.float32, allow_nd=True, input_name="X")
-            if X.shape[1] != n_leads:
-                raise ValueError(
-                    f"X has {X.shape[1]} leads (shape {X.shape}) but the embedder "
-                    f"{'expects' if reset else 'was fitted on'} {n_leads}; "
-                    "set leads= to the names of X's rows."
-                )
-            if not reset and X.shape[2] != self.n_timepoints_in_:
-                raise ValueError(
-                    f"X has signals of {X.shape[2]} time steps but the embedder was "
-                    f"fitted on {self.n_timepoints_in_}; crop, pad or resample to "
-                    f"{self.n_timepoints_in_}."
-                )
+            self._check_shape(X.shape, n_leads, reset)
             flat = validate_data(self, X.reshape(X.shape[0], -1), reset=reset, dtype=np.float32)
         else:
             flat = validate_data(self, X, reset=reset, dtype=np.float32)
-            if flat.shape[1] % n_leads:
-                raise ValueError(
-                    f"X has {flat.shape[1]} columns, not a multiple of its {n_leads} leads; "
-                    "pass (n_samples, n_leads, n_timepoints) or leads flattened one "
-                    "after the other."
-                )
-        signals = flat.reshape(flat.shape[0], n_leads, -1)
+            _check_flattened(flat.shape[1], n_leads)
+            self._check_shape((flat.shape[0], n_leads, flat.shape[1] // n_leads), n_leads, reset)
+        return flat.reshape(flat.shape[0], n_leads, -1)
+
+    def _check_shape(self, shape, n_leads: int, reset: bool) -> None:
+        """Refuse other lead counts or lengths than expected; record them on ``reset``."""
+        if shape[1] != n_leads:
+            raise ValueError(
+                f"X has {shape[1]} leads (shape {tuple(shape)}) but the embedder "
+                f"{'expects' if reset else 'was fitted on'} {n_leads}; "
+                "set leads= to the names of X's rows."
+            )
+        if not reset and shape[2] != self.n_timepoints_in_:
+            raise ValueError(
+                f"X has signals of {shape[2]} time steps but the embedder was "
+                f"fitted on {self.n_timepoints_in_}; crop, pad or resample to "
+                f"{self.n_timepoints_in_}."
+            )
+        min_length = 2**self.n_stages
+        if reset and shape[2] < min_length:
+            raise ValueError(
+                f"Signals of {shape[2]} time step(s) per lead (X has "
+                f"{shape[1] * shape[2]} feature(s)) are shorter than the encoder's minimum of "
+                f"{min_length} (2 ** n_stages); pass longer signals or lower n_stages."
+            )
         if reset:
-            min_length = 2**self.n_stages
-            if signals.shape[2] < min_length:
-                raise ValueError(
-                    f"Signals of {signals.shape[2]} time step(s) per lead (X has "
-                    f"{flat.shape[1]} feature(s)) are shorter than the encoder's minimum of "
-                    f"{min_length} (2 ** n_stages); pass longer signals or lower n_stages."
-                )
-            self.n_leads_in_, self.n_timepoints_in_ = signals.shape[1:]
-        return signals
+            self.n_leads_in_, self.n_timepoints_in_ = shape[1:]
 
     def _encode_groups(self, groups, n_samples: int) -> np.ndarray:
         if groups is None:

@@ -1,6 +1,7 @@
 import pickle
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import joblib
 import numpy as np
@@ -67,6 +68,17 @@ def test_fit_leaves_global_torch_random_state_alone(ecgs):
     state = torch.random.get_rng_state()
     ThreeKGEmbedder(**SMALL).fit(ecgs[0])
     assert torch.equal(torch.random.get_rng_state(), state)
+
+
+def test_fits_in_threads_give_the_embeddings_of_fits_in_sequence(ecgs):
+    # joblib's threading and Dask backends run fits in threads of one process.
+    X, _ = ecgs
+    params = [{**SMALL, "random_state": seed} for seed in (0, 1)]
+    in_sequence = [ThreeKGEmbedder(**p).fit(X).transform(X) for p in params]
+    with ThreadPoolExecutor(2) as pool:
+        in_threads = list(pool.map(lambda p: ThreeKGEmbedder(**p).fit(X).transform(X), params))
+    for threaded, sequential in zip(in_threads, in_sequence, strict=True):
+        np.testing.assert_array_equal(threaded, sequential)
 
 
 def test_contrastive_loss_falls_during_training(ecgs):

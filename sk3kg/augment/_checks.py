@@ -31,3 +31,13 @@ def check_batch(x: torch.Tensor, n_leads: int | None, name: str) -> None:
             f"{name} was built for {n_leads} leads, got {x.shape[1]} "
             f"(shape {tuple(x.shape)}); pass leads= matching the signal's rows."
         )
+    # One reduction instead of a boolean copy of the batch: NaN and inf survive a sum.
+    if not torch.isfinite(x.sum(dim=(1, 2))).all():
+        finite = torch.isfinite(x).flatten(1).all(dim=1)
+        if finite.all():  # the sum overflowed, the values are fine
+            return
+        bad = torch.nonzero(~finite).flatten()[:5].tolist()
+        raise ValueError(
+            f"{name} got NaN or infinite values in sample(s) {bad} of the batch; "
+            "repair the signals (e.g. interpolate gaps) before augmenting them."
+        )

@@ -94,16 +94,19 @@ class NTXentLoss(nn.Module):
     def forward(
         self, projections: torch.Tensor, groups: torch.Tensor | None = None
     ) -> torch.Tensor:
-        n_rows = projections.shape[0]
-        if projections.ndim != 2 or n_rows % 2:
+        if not isinstance(projections, torch.Tensor) or not projections.is_floating_point():
+            what = getattr(projections, "dtype", type(projections).__name__)
+            raise TypeError(f"NTXentLoss takes a floating-point torch.Tensor, got {what}.")
+        n_rows = projections.shape[0] if projections.ndim else 0
+        if projections.ndim != 2 or n_rows % 2 or n_rows == 0:
             raise ValueError(
-                "NTXentLoss takes (2 * n, dim) projections, two views of n samples; "
+                "NTXentLoss takes (2 * n, dim) projections, two views of n >= 1 samples; "
                 f"got shape {tuple(projections.shape)}."
             )
         n = n_rows // 2
         if groups is None:
             groups = torch.arange(n, device=projections.device)
-        groups = groups.reshape(-1).to(projections.device)
+        groups = torch.as_tensor(groups, device=projections.device).reshape(-1)
         if groups.shape[0] != n:
             raise ValueError(f"groups has {groups.shape[0]} entries for {n} samples.")
         z = F.normalize(projections, dim=1)

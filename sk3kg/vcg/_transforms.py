@@ -83,7 +83,8 @@ def _apply(matrix: np.ndarray, signal, n_in: int, what: str):
     # torch is looked up, not imported: a tensor exists only if torch is loaded, and
     # readers that need only numpy (dataset workers) stay free of torch's start-up.
     torch = sys.modules.get("torch")
-    if torch is not None and isinstance(signal, torch.Tensor):
+    is_tensor = torch is not None and isinstance(signal, torch.Tensor)
+    if is_tensor:
         if not signal.is_floating_point():
             raise TypeError(f"{what} must be a floating-point tensor, got {signal.dtype}.")
         op = torch.as_tensor(matrix, dtype=signal.dtype, device=signal.device)
@@ -95,6 +96,11 @@ def _apply(matrix: np.ndarray, signal, n_in: int, what: str):
     if signal.ndim < 2 or signal.shape[-2] != n_in:
         raise ValueError(
             f"{what} must have shape (..., {n_in}, n_timepoints), got {tuple(signal.shape)}."
+        )
+    finite = torch.isfinite(signal) if is_tensor else np.isfinite(signal)
+    if not finite.all():
+        raise ValueError(
+            f"{what} contains NaN or infinite values; repair it (e.g. interpolate gaps) first."
         )
     return op @ signal
 

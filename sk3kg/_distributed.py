@@ -1,0 +1,117 @@
+"""Data-parallel training on ``torch.distributed``: process group, devices, negatives.
+
+The embedder runs unchanged under ``torchrun`` (or ``accelerate launch``, which
+sets the same environment): each process trains on its shard of the samples,
+``DistributedDataParallel`` averages the gradients, and the projections of all
+processes can be gathered so every process contrasts against the global batch.
+"""
+
+import atexit
+import os
+
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+
+_LAUNCHER_VARIABLES = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
+
+
+def is_distributed() -> bool:
+    """Whether a default process group of more than one process is initialised."""
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
+def rank_and_world_size() -> tuple[int, int]:
+    """This process's rank and the number of processes, ``(0, 1)`` outside a group."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _destroy_process_group() -> None:
+    if dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def join_process_group(required: bool) -> bool:
+    """Join the launcher's process group when ``torchrun`` started this process.
+
+    Uses an already initialised default group; otherwise initialises one from
+    the launcher's environment (``RANK``, ``WORLD_SIZE``, ``MASTER_ADDR``,
+    ``MASTER_PORT``) with gloo for CPU tensors and NCCL for CUDA tensors.
+    Returns whether training is distributed.
+    """
+    if is_distributed():
+        return True
+    launched = all(name in os.environ for name in _LAUNCHER_VARIABLES)
+    if launched and int(os.environ["WORLD_SIZE"]) > 1 and not dist.is_initialized():
+        dist.init_process_group()
+        atexit.register(_destroy_process_group)
+        return True
+    if required:
+        raise ValueError(
+            "distributed=True but this process is not part of a process group: start it "
+            "with torchrun (torchrun --nproc_per_node N script.py) or call "
+            "torch.distributed.init_process_group() before fit."
+        )
+    return False
+
+
+def local_device(device: str) -> str:
+    """The device of this process: ``cuda`` becomes ``cuda:LOCAL_RANK`` under a launcher."""
+    if device != "cuda" or not is_distributed():
+        return device
+    local_rank = int(os.environ.get("LOCAL_RANK", dist.get_rank() % torch.cuda.device_count()))
+    torch.cuda.set_device(local_rank)
+    return f"cuda:{local_rank}"
+
+
+def wrap_data_parallel(module: torch.nn.Module) -> DistributedDataParallel:
+    """Wrap ``module`` so backward all-reduces its gradients (rank 0's weights broadcast first)."""
+    device = next(module.parameters()).device
+    device_ids = [device] if device.type == "cuda" else None
+    return DistributedDataParallel(module, device_ids=device_ids)
+
+
+def broadcast_buffers(module: torch.nn.Module) -> None:
+    """Copy rank 0's buffers (batch-norm running statistics) to every process."""
+    for buffer in module.buffers():
+        dist.broadcast(buffer, src=0)
+
+
+class _AllGather(torch.autograd.Function):
+    """``all_gather`` whose backward hands each process the gradient of its own part.
+
+    Every process computes the loss on the gathered tensor, so the gradients of
+    all processes are summed (``all_reduce``) before slicing; only public
+    collectives are used, so it runs on gloo as on NCCL.
+    """
+
+    @staticmethod
+    def forward(ctx, tensor: torch.Tensor) -> torch.Tensor:
+        parts = [torch.empty_like(tensor) for _ in range(dist.get_world_size())]
+        dist.all_gather(parts, tensor.contiguous())
+        return torch.stack(parts)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        grad = grad.contiguous()
+        dist.all_reduce(grad)
+        return grad[dist.get_rank()]
+
+
+def gather_views(
+    projections: torch.Tensor, groups: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Projections and group codes of all processes, in NT-Xent's two-view layout.
+
+    ``projections`` stacks the first then the second views of this process's
+    ``n`` samples; the result stacks the first views of all processes, then
+    their second views, so every process contrasts against the global batch.
+    """
+    n = projections.shape[0] // 2
+    gathered = _AllGather.apply(projections.reshape(2, n, -1))  # (world, 2, n, dim)
+    projections = gathered.transpose(0, 1).reshape(-1, gathered.shape[-1])
+    group_parts = [torch.empty_like(groups) for _ in range(dist.get_world_size())]
+    dist.all_gather(group_parts, groups.contiguous())
+    return projections, torch.cat(group_parts)

@@ -1,0 +1,119 @@
+"""The same ThreeKGEmbedder code trains data-parallel under torchrun (2 gloo processes)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import joblib
+import numpy as np
+import pytest
+import torch
+import torch.distributed as dist
+
+from sk3kg.vcg import vcg_to_ecg
+
+from .conftest import smooth_vcg
+
+pytestmark = pytest.mark.skipif(
+    not (dist.is_available() and dist.is_gloo_available()), reason="needs torch.distributed gloo"
+)
+
+# Plain user code: nothing in it knows about the process group torchrun set up.
+RANK_SCRIPT = """
+import json, os, sys
+import joblib, numpy as np, torch
+from sk3kg import ThreeKGEmbedder
+
+torch.set_num_threads(1)
+data, out = sys.argv[1], sys.argv[2]
+X = np.load(data, mmap_mode="r")
+embedder = ThreeKGEmbedder(
+    width=4, depth=1, max_epochs=2, batch_size=6, random_state=0,
+    checkpoint_dir=os.path.join(out, "run"), verbose=1,
+).fit(X)
+rank = torch.distributed.get_rank()
+net = embedder.net_
+torch.save(net.module_.state_dict(), os.path.join(out, f"weights{rank}.pt"))
+report = {
+    "world_size": torch.distributed.get_world_size(),
+    "train_loss": net.history[:, "train_loss"],
+    "batches": net.history[:, "train_batch_count"],
+    "checkpoints": dict(net.callbacks_)["TrainingCheckpoint"].saved_epochs_,
+}
+with open(os.path.join(out, f"report{rank}.json"), "w") as file:
+    json.dump(report, file)
+if rank == 0:
+    joblib.dump(embedder, os.path.join(out, "embedder.joblib"))
+    np.save(os.path.join(out, "embeddings.npy"), embedder.transform(X))
+"""
+
+
+def _torchrun(tmp_path, n_processes: int) -> subprocess.CompletedProcess:
+    script = tmp_path / "pretrain.py"
+    script.write_text(RANK_SCRIPT, encoding="utf-8")
+    command = [
+        *(sys.executable, "-m", "torch.distributed.run", "--standalone"),
+        *("--nproc-per-node", str(n_processes)),
+        *(str(script), str(tmp_path / "ecgs.npy"), str(tmp_path)),
+    ]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    if sys.platform.startswith("linux"):
+        env["GLOO_SOCKET_IFNAME"] = "lo"  # keep gloo's traffic on loopback
+    # A new session, so a timeout can kill torchrun and both workers together.
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        stdout, stderr = process.communicate(timeout=180)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, 9)
+        stdout, stderr = process.communicate()
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+
+
+@pytest.fixture(scope="module")
+def two_process_run(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("ddp")
+    ecgs = vcg_to_ecg(smooth_vcg(np.random.default_rng(0), 27, 128)).astype(np.float32)
+    np.save(tmp_path / "ecgs.npy", ecgs)
+    result = _torchrun(tmp_path, n_processes=2)
+    assert result.returncode == 0, result.stderr[-3000:]
+    reports = [json.loads((tmp_path / f"report{r}.json").read_text()) for r in range(2)]
+    return tmp_path, ecgs, result, reports
+
+
+def test_two_processes_train_on_half_the_samples_each(two_process_run):
+    _, _, _, reports = two_process_run
+    assert [r["world_size"] for r in reports] == [2, 2]
+    # 27 samples: 14 per process (one padded), batches of 6 -> 3 batches, not 5.
+    assert [r["batches"] for r in reports] == [[3, 3], [3, 3]]
+
+
+def test_ranks_end_with_identical_weights(two_process_run):
+    tmp_path = two_process_run[0]
+    weights = [torch.load(tmp_path / f"weights{r}.pt") for r in range(2)]
+    assert weights[0].keys() == weights[1].keys()
+    for name, tensor in weights[0].items():
+        assert torch.equal(tensor, weights[1][name]), name
+
+
+def test_gathered_negatives_give_every_rank_the_global_loss(two_process_run):
+    reports = two_process_run[3]
+    assert reports[0]["train_loss"] == reports[1]["train_loss"]
+    assert all(np.isfinite(reports[0]["train_loss"]))
+
+
+def test_only_rank_zero_writes_checkpoints_and_logs(two_process_run):
+    tmp_path, _, result, reports = two_process_run
+    assert [r["checkpoints"] for r in reports] == [[1, 2], []]
+    assert (tmp_path / "run" / "latest").read_text() == "epoch-0002"
+    assert result.stdout.count("train_loss") == 1  # one epoch table, printed by rank 0
+
+
+def test_the_distributed_result_loads_and_embeds_in_one_process(two_process_run):
+    tmp_path, ecgs, _, _ = two_process_run
+    embedder = joblib.load(tmp_path / "embedder.joblib")
+    assert not dist.is_initialized()
+    np.testing.assert_array_equal(embedder.transform(ecgs), np.load(tmp_path / "embeddings.npy"))

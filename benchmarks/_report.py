@@ -117,7 +117,9 @@ def plot_per_class(path: Path, rows: list[dict], class_set: str, names: list[str
         if chosen:
             grid[:, j] = np.nanmean([[c[n] for n in names] for c in chosen], axis=0)
     fig, ax = plt.subplots(figsize=(1.2 + 0.9 * len(methods), 0.3 * len(names) + 1.5))
-    image = ax.imshow(grid, vmin=0.5, vmax=1.0, cmap="viridis", aspect="auto")
+    cmap = plt.get_cmap("viridis").copy()
+    cmap.set_bad("lightgrey")
+    image = ax.imshow(np.ma.masked_invalid(grid), vmin=0.5, vmax=1.0, cmap=cmap, aspect="auto")
     ax.set_xticks(range(len(methods)), methods, rotation=45, ha="right")
     ax.set_yticks(range(len(names)), names, fontsize=7)
     ax.set_title(f"Test AUC per class at {fraction:g} of labels")

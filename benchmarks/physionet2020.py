@@ -45,7 +45,7 @@ FULL = ("3kg", "3kg-spatial", "3kg-temporal", "3kg-shared", "simclr", "cmsc", "r
         "supervised", "minirocket")  # fmt: skip
 BASE = {
     "fs": 100, "duration": 10.0, "n_records": 2000, "methods": QUICK, "seeds": (0, 1, 2),
-    "fractions": (0.01, 0.1, 1.0), "epochs": 20, "supervised_epochs": 40, "patience": 5,
+    "fractions": (0.01, 0.1, 1.0), "epochs": 20, "supervised_epochs": 15, "patience": 3,
     "batch_size": 128, "lr": 1e-3, "width": 16, "depth": 2, "temperature": 0.1,
     "n_segments": 1, "scale_range": False, "minirocket_kernels": 1000, "callbacks": None,
     "validation_fraction": None, "data": "auto",
@@ -165,11 +165,10 @@ def load_data(args, config) -> dict:
 
 
 def _cache_key(method: str, config: dict, data: dict, split: dict) -> str:
-    relevant = {
-        k: v
-        for k, v in config.items()
-        if k not in ("seeds", "fractions", "verbose", "methods", "callbacks")
-    }
+    # Settings of the probe and of the supervised reference do not change pretraining.
+    unrelated = {"seeds", "fractions", "verbose", "methods", "callbacks", "supervised_epochs",
+                 "patience"}  # fmt: skip
+    relevant = {k: v for k, v in config.items() if k not in unrelated}
     text = json.dumps([method, relevant, data["description"], split["train"].tolist()[:50],
                        len(split["train"]), sk3kg.__version__], default=str)  # fmt: skip
     return hashlib.sha256(text.encode()).hexdigest()[:16]

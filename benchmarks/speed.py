@@ -91,7 +91,7 @@ def bench_encoder(batch, length, steps, width, depth):
         optimizer.step()
 
     train_step()
-    train = best_of(1, lambda: [train_step() for _ in range(steps)]) / steps
+    train = best_of(3, lambda: [train_step() for _ in range(steps)]) / steps
     model.eval()
     with torch.inference_mode():
         model.encoder(x)
@@ -143,7 +143,7 @@ def main(argv=None):
     if args.smoke:
         sizes = dict(aug=(16, 500, 1), enc=(8, 500, 1), fit=(32, 500, 1, 16, 1))
     else:
-        sizes = dict(aug=(256, 2500, 3), enc=(128, 1000, 5), fit=(2048, 1000, 2, 256, 3))
+        sizes = dict(aug=(256, 2500, 5), enc=(256, 1000, 3), fit=(2048, 1000, 2, 256, 3))
     width, depth = 16, 2
     print(
         f"# sk3kg speed: torch {torch.__version__}, {torch.get_num_threads()} threads, "

@@ -69,11 +69,11 @@ class ResNet1d(nn.Module):
     Notes
     -----
     The default size (``width=16, depth=2``: 0.58 M parameters with the
-    projection head, 128-dimensional embeddings) was chosen by measurement:
-    contrastive training at 12 x 1000 runs at 344 samples/s (two views each,
-    forward and backward, batch 128) and inference at 2,650 samples/s on a
-    2-core CPU. ``width=32, depth=1`` trained at 207 samples/s and
-    ``width=24, depth=1`` at 307. Raise ``width`` and ``depth`` on a GPU.
+    projection head, 128-dimensional embeddings) was chosen by measurement on a
+    2-core CPU at 12 x 1000: contrastive training (two views, forward and
+    backward, batch 256) at 401 samples/s and inference at 3,400 samples/s
+    (``benchmarks/speed.py``); ``width=32, depth=1`` trained at 207 samples/s
+    and ``width=24, depth=1`` at 307. Raise ``width`` and ``depth`` on a GPU.
 
     Examples
     --------

@@ -356,3 +356,27 @@ def test_paced_records_carry_pacemaker_spikes(clean):
     paced = carrying(clean, "PR")
     assert len(paced) > 0
     assert sharpest[paced].min() > sharpest[np.setdiff1d(np.arange(len(sharpest)), paced)].max()
+
+
+def test_a_cached_set_is_returned_memory_mapped_and_equal(tmp_path):
+    settings = {"duration": 3.0, "n_patients": 3, "random_state": 4, "data_home": tmp_path}
+    first = make_synthetic_ecgs(5, cache=True, **settings)
+    again = make_synthetic_ecgs(5, cache=True, classes="merged", **settings)
+    fresh = make_synthetic_ecgs(5, duration=3.0, n_patients=3, random_state=4)
+    assert isinstance(again.data, np.memmap)
+    np.testing.assert_array_equal(again.data, fresh.data)
+    np.testing.assert_array_equal(first.target, fresh.target)
+    np.testing.assert_array_equal(again.patient_ids, fresh.patient_ids)
+    assert again.target.shape == (5, 24)
+    assert len(list((tmp_path / "synthetic").iterdir())) == 1
+
+
+def test_other_settings_get_their_own_cache_entry(tmp_path):
+    make_synthetic_ecgs(3, duration=3.0, random_state=0, cache=True, data_home=tmp_path)
+    make_synthetic_ecgs(3, duration=3.0, random_state=1, cache=True, data_home=tmp_path)
+    assert len(list((tmp_path / "synthetic").iterdir())) == 2
+
+
+def test_caching_needs_an_integer_random_state(tmp_path):
+    with pytest.raises(ValueError, match="cache=True needs an integer random_state"):
+        make_synthetic_ecgs(3, duration=3.0, cache=True, data_home=tmp_path)

@@ -1,14 +1,19 @@
 """Labelled 12-lead ECGs from a physiological simulator, with the challenge's diagnoses."""
 
+import hashlib
+import json
 import os
 from numbers import Integral, Real
+from pathlib import Path
 
+import joblib
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.utils import Bunch
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ..vcg import STANDARD_LEADS
+from ._base import atomic_path, get_data_home
 from ._challenge_format import write_physionet2020
 from ._synthetic_record import draw_patient, simulate_record
 from ._tables import code_to_index, get_class_set
@@ -106,6 +111,57 @@ def _targets(codes: list, classes: str) -> np.ndarray:
     return target
 
 
+# Bump when the simulator's output for given settings changes, to invalidate caches.
+_CACHE_VERSION = 1
+
+
+def _simulate_set(n_records, fs, duration, n_patients, noise, random_state, n_jobs):
+    """Signals, codes, parameters and patient ids of a simulated set."""
+    patient_seeds, record_seeds, assignment = _seed_sequence(random_state).spawn(3)
+    patients = [draw_patient(np.random.default_rng(s)) for s in patient_seeds.spawn(n_patients)]
+    patient_ids = np.random.default_rng(assignment).permutation(n_records) % n_patients
+    records = _simulate(
+        record_seeds.spawn(n_records),
+        [patients[p] for p in patient_ids],
+        fs,
+        round(fs * duration),
+        _noise_factor(noise),
+        n_jobs,
+    )
+    data = np.stack([record[0] for record in records])
+    codes = [record[1] for record in records]
+    params = {key: np.array([r[2][key] for r in records]) for key in records[0][2]}
+    return data, codes, params, patient_ids
+
+
+def _cached(settings: tuple, data_home) -> tuple:
+    """:func:`_simulate_set` through a cache under the data home, keyed by the settings.
+
+    The signals are a memory-mapped ``.npy``; the metadata file is written last, so
+    its presence means the set is complete. ``n_jobs`` does not change the data and
+    is left out of the key.
+    """
+    *key_settings, random_state, n_jobs = settings
+    if not isinstance(random_state, Integral):
+        raise ValueError(
+            "cache=True needs an integer random_state: a set drawn from "
+            f"random_state={random_state!r} cannot be found again."
+        )
+    key = json.dumps([*key_settings, int(random_state), _CACHE_VERSION], default=str)
+    folder = (
+        Path(get_data_home(data_home)) / "synthetic" / hashlib.sha256(key.encode()).hexdigest()[:16]
+    )
+    if not (folder / "meta.joblib").exists():
+        data, codes, params, patient_ids = _simulate_set(*settings)
+        with atomic_path(folder / "data.npy") as tmp, open(tmp, "wb") as f:
+            np.save(f, data)
+        with atomic_path(folder / "meta.joblib") as tmp:
+            joblib.dump({"codes": codes, "params": params, "patient_ids": patient_ids}, tmp)
+    meta = joblib.load(folder / "meta.joblib")
+    data = np.load(folder / "data.npy", mmap_mode="r")
+    return data, meta["codes"], meta["params"], meta["patient_ids"]
+
+
 @validate_params(
     {
         "n_records": [Interval(Integral, 1, None, closed="left")],
@@ -117,6 +173,8 @@ def _targets(codes: list, classes: str) -> np.ndarray:
         "random_state": ["random_state"],
         "n_jobs": [Integral, None],
         "write": [str, os.PathLike, None],
+        "cache": ["boolean"],
+        "data_home": [str, os.PathLike, None],
     },
     prefer_skip_nested_validation=True,
 )
@@ -131,6 +189,8 @@ def make_synthetic_ecgs(
     random_state=None,
     n_jobs=None,
     write=None,
+    cache=False,
+    data_home=None,
 ):
     """Simulate labelled 12-lead ECGs with the diagnoses of the PhysioNet 2020 challenge.
 
@@ -173,6 +233,12 @@ def make_synthetic_ecgs(
         If given, also write the records to this folder in the challenge's format
         (``.hea`` + ``.mat``, with every record's SNOMED CT codes), readable with
         :func:`~sk3kg.datasets.load_physionet2020`.
+    cache : bool, default=False
+        Keep the simulated set under the data home, keyed by ``n_records``, ``fs``,
+        ``duration``, ``n_patients``, ``noise`` and ``random_state`` (which must then
+        be an integer), and return it from there, memory-mapped, on later calls.
+    data_home : str or path-like, default=None
+        Where the cache lives; see :func:`~sk3kg.datasets.get_data_home`.
 
     Returns
     -------
@@ -217,21 +283,11 @@ def make_synthetic_ecgs(
     n_patients = n_records if n_patients is None else n_patients
     if n_patients > n_records:
         raise ValueError(f"n_patients={n_patients} exceeds n_records={n_records}.")
-    patient_seeds, record_seeds, assignment = _seed_sequence(random_state).spawn(3)
-    patients = [draw_patient(np.random.default_rng(s)) for s in patient_seeds.spawn(n_patients)]
-    patient_ids = np.random.default_rng(assignment).permutation(n_records) % n_patients
-    n_samples = round(fs * duration)
-    records = _simulate(
-        record_seeds.spawn(n_records),
-        [patients[p] for p in patient_ids],
-        fs,
-        n_samples,
-        _noise_factor(noise),
-        n_jobs,
-    )
-    data = np.stack([record[0] for record in records])
-    codes = [record[1] for record in records]
-    params = {key: np.array([r[2][key] for r in records]) for key in records[0][2]}
+    settings = (n_records, fs, duration, n_patients, noise, random_state, n_jobs)
+    if cache:
+        data, codes, params, patient_ids = _cached(settings, data_home)
+    else:
+        data, codes, params, patient_ids = _simulate_set(*settings)
     record_ids = np.array([f"SYN{i:05d}" for i in range(n_records)])
     if write is not None:
         write_physionet2020(write, data, fs, dx_codes=codes, record_ids=record_ids)

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import scipy.io
 
+from ..vcg import resolve_leads
 from ._base import atomic_path
 from ._tables import CHALLENGE_LEADS
 
@@ -198,14 +199,16 @@ def _check_digital(val: np.ndarray, header: Header) -> None:
 
 
 def _lead_order(header: Header) -> list[int]:
-    canonical = {name.upper(): i for i, name in enumerate(header.leads)}
-    order = [canonical.get(name.upper()) for name in CHALLENGE_LEADS]
-    if None in order or len(header.leads) != len(CHALLENGE_LEADS):
+    try:
+        leads = resolve_leads(header.leads)
+    except ValueError:
+        leads = ()
+    if sorted(leads) != sorted(CHALLENGE_LEADS):
         raise RecordError(
             f"{header.record}: leads {', '.join(header.leads)}; expected the 12 "
             f"standard leads {', '.join(CHALLENGE_LEADS)}."
         )
-    return order
+    return [leads.index(name) for name in CHALLENGE_LEADS]
 
 
 def read_signal(header: Header, folder: str | os.PathLike) -> np.ndarray:

@@ -19,6 +19,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..vcg import STANDARD_LEADS
+
 __all__ = [
     "CHALLENGE_LEADS",
     "CLASS_SETS",
@@ -36,7 +38,7 @@ __all__ = [
 ]
 
 #: Lead order of every challenge record.
-CHALLENGE_LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
+CHALLENGE_LEADS = STANDARD_LEADS
 
 
 class Source(NamedTuple):

@@ -8,6 +8,7 @@ the subpackages hold its parts: :mod:`sk3kg.vcg` (lead geometry),
 
 import importlib
 
+#: Version of sk3kg, a :pep:`440` string (``".devN"`` marks an unreleased version).
 __version__ = "0.1.0.dev0"
 
 __all__ = ["ContrastiveNet", "ThreeKGEmbedder", "__version__"]

@@ -51,8 +51,12 @@ class ContrastiveNet(NeuralNet):
 
     Parameters
     ----------
-    module : callable
+    module : callable or torch.nn.Module
         Builds the :class:`~sk3kg.nn.ContrastiveModel` from ``module__*``.
+    *args
+        Further positional arguments of :class:`skorch.NeuralNet`, starting
+        with ``criterion`` (:class:`~sk3kg.nn.NTXentLoss` or a loss with the
+        same call signature).
     augment : torch.nn.Module
         Called as ``augment(x, generator)`` to draw one view of a batch.
     seed : int
@@ -66,6 +70,59 @@ class ContrastiveNet(NeuralNet):
         (SimCLR's global batch) rather than each process's own.
     **kwargs
         Passed to :class:`skorch.NeuralNet`.
+
+    Attributes
+    ----------
+    augment_ : torch.nn.Module
+        The view generator used while training.
+    train_generator_ : torch.Generator
+        Draws the training views; seeded from ``seed``.
+    valid_generator_ : torch.Generator
+        Draws the validation views, reseeded every epoch so that they are the
+        same each epoch.
+    train_sampler_ : torch.utils.data.DistributedSampler or None
+        This process's shard of the samples while training distributed.
+
+    See Also
+    --------
+    ThreeKGEmbedder : The scikit-learn estimator that builds and trains this net.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import torch
+    >>> from sk3kg import ContrastiveNet
+    >>> from sk3kg.augment import ThreeKGAugment
+    >>> from sk3kg.nn import ContrastiveModel, NTXentLoss, ResNet1d
+    >>> net = ContrastiveNet(
+    ...     ContrastiveModel,
+    ...     module__encoder=ResNet1d(12, width=4, depth=1),
+    ...     module__projection_dim=8,
+    ...     criterion=NTXentLoss,
+    ...     augment=ThreeKGAugment(),
+    ...     seed=0,
+    ...     max_epochs=2,
+    ...     batch_size=8,
+    ...     train_split=None,
+    ...     iterator_train__shuffle=True,
+    ...     iterator_train__generator=torch.Generator().manual_seed(1),
+    ...     verbose=0,
+    ... )
+    >>> X = np.random.default_rng(0).normal(size=(16, 12, 64)).astype(np.float32)
+    >>> groups = np.arange(16)  # each sample its own group
+    >>> len(net.fit(X, groups).history)
+    2
+    >>> net.project_views(X[:4], torch.Generator().manual_seed(0)).shape  # two views each
+    torch.Size([8, 8])
+
+    Saving and restoring the generators replays the same views, as a resumed
+    run does:
+
+    >>> states = net.generator_states()
+    >>> first = net.project_views(X[:4], net.train_generator_)
+    >>> net.load_generator_states(states)
+    >>> torch.equal(first, net.project_views(X[:4], net.train_generator_))
+    True
     """
 
     def __init__(
@@ -78,6 +135,16 @@ class ContrastiveNet(NeuralNet):
         super().__init__(module, *args, **kwargs)
 
     def initialize_module(self):
+        """Initialise the module from ``seed`` and create the view generators.
+
+        The weights are drawn from a fork of torch's global generator seeded
+        with ``seed``, so the global generator is left as it was.
+
+        Returns
+        -------
+        self : ContrastiveNet
+            The net, with ``module_``, ``augment_`` and the generators set.
+        """
         with _GLOBAL_RNG, torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
             super().initialize_module()
@@ -87,7 +154,17 @@ class ContrastiveNet(NeuralNet):
         return self
 
     def generator_states(self) -> dict:
-        """States of the augmentation and batch-order generators, for checkpoints."""
+        """Return the states of the augmentation and batch-order generators.
+
+        Saved with checkpoints, so that a resumed run draws the views and
+        batches the uninterrupted run would have drawn.
+
+        Returns
+        -------
+        states : dict of str to torch.Tensor
+            ``"train"``: the state of ``train_generator_``; ``"shuffle"``: that
+            of ``iterator_train__generator``, when one was given.
+        """
         states = {"train": self.train_generator_.get_state()}
         shuffle = self.get_params_for("iterator_train").get("generator")
         if shuffle is not None:
@@ -95,7 +172,13 @@ class ContrastiveNet(NeuralNet):
         return states
 
     def load_generator_states(self, states: dict) -> None:
-        """Restore the generators saved by :meth:`generator_states`."""
+        """Restore the generators saved by :meth:`generator_states`.
+
+        Parameters
+        ----------
+        states : dict of str to torch.Tensor
+            What :meth:`generator_states` returned.
+        """
         self.train_generator_.set_state(states["train"])
         shuffle = self.get_params_for("iterator_train").get("generator")
         if shuffle is not None and "shuffle" in states:
@@ -107,6 +190,21 @@ class ContrastiveNet(NeuralNet):
         return rank_and_world_size()[0] if self.distributed else 0
 
     def get_iterator(self, dataset, training=False):
+        """Return the DataLoader of ``dataset``, sharded when training distributed.
+
+        Parameters
+        ----------
+        dataset : torch.utils.data.Dataset
+            The samples and their group ids.
+        training : bool, default=False
+            Whether the loader is for training (shuffled; sharded across
+            processes with a ``DistributedSampler`` when ``distributed``).
+
+        Returns
+        -------
+        iterator : torch.utils.data.DataLoader
+            Yields batches ``(Xi, groups)``.
+        """
         if not (training and self.distributed):
             return super().get_iterator(dataset, training=training)
         rank, world_size = rank_and_world_size()
@@ -118,11 +216,33 @@ class ContrastiveNet(NeuralNet):
         return self.iterator_train(dataset, sampler=self.train_sampler_, **kwargs)
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
+        """Wrap the module in ``DistributedDataParallel`` when distributed.
+
+        Parameters
+        ----------
+        net : ContrastiveNet
+            This net (skorch's callback signature).
+        X, y : array-like, default=None
+            The training data and group ids.
+        **kwargs
+            Passed to :meth:`skorch.NeuralNet.on_train_begin`.
+        """
         super().on_train_begin(net, X=X, y=y, **kwargs)
         if self.distributed:
             self.module_ = wrap_data_parallel(self.module_)
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
+        """Unwrap the module, synchronise its buffers and drop the sampler.
+
+        Parameters
+        ----------
+        net : ContrastiveNet
+            This net (skorch's callback signature).
+        X, y : array-like, default=None
+            The training data and group ids.
+        **kwargs
+            Passed to :meth:`skorch.NeuralNet.on_train_end`.
+        """
         if self.distributed:
             self.module_ = self.module_.module
             broadcast_buffers(self.module_)
@@ -131,6 +251,17 @@ class ContrastiveNet(NeuralNet):
         super().on_train_end(net, X=X, y=y, **kwargs)
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        """Reseed the validation views (and, when distributed, the training ones).
+
+        Parameters
+        ----------
+        net : ContrastiveNet
+            This net (skorch's callback signature).
+        dataset_train, dataset_valid : torch.utils.data.Dataset, default=None
+            The training and validation data of the epoch.
+        **kwargs
+            Passed to :meth:`skorch.NeuralNet.on_epoch_begin`.
+        """
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
         if self.distributed:
             epoch = len(self.history)
@@ -140,12 +271,39 @@ class ContrastiveNet(NeuralNet):
         self.valid_generator_.manual_seed(self.seed + 2)
 
     def project_views(self, Xi, generator: torch.Generator) -> torch.Tensor:
-        """Project two random views of the batch, stacked: ``(2 * batch, dim)``."""
+        """Project two random views of each ECG of a batch.
+
+        Parameters
+        ----------
+        Xi : array-like of shape (batch, n_leads, n_timepoints)
+            The batch of ECGs.
+        generator : torch.Generator
+            Draws the views.
+
+        Returns
+        -------
+        projections : torch.Tensor of shape (2 * batch, projection_dim)
+            The first views of the batch, then the second views.
+        """
         x = to_tensor(Xi, device=self.device)
         views = torch.cat([self.augment_(x, generator), self.augment_(x, generator)])
         return self.infer(views)
 
     def train_step_single(self, batch, **fit_params):
+        """Compute the loss of one training batch and its gradients.
+
+        Parameters
+        ----------
+        batch : tuple
+            ``(Xi, groups)`` from the training DataLoader.
+        **fit_params
+            Ignored.
+
+        Returns
+        -------
+        step : dict
+            ``"loss"``: the NT-Xent loss; ``"y_pred"``: the projections.
+        """
         self._set_training(True)
         Xi, groups = unpack_data(batch)
         projections = self.project_views(Xi, self.train_generator_)
@@ -154,6 +312,20 @@ class ContrastiveNet(NeuralNet):
         return {"loss": loss, "y_pred": projections}
 
     def validation_step(self, batch, **fit_params):
+        """Compute the loss of one validation batch, on this epoch's fixed views.
+
+        Parameters
+        ----------
+        batch : tuple
+            ``(Xi, groups)`` from the validation DataLoader.
+        **fit_params
+            Ignored.
+
+        Returns
+        -------
+        step : dict
+            ``"loss"``: the NT-Xent loss; ``"y_pred"``: the projections.
+        """
         self._set_training(False)
         Xi, groups = unpack_data(batch)
         with torch.no_grad():
@@ -162,6 +334,25 @@ class ContrastiveNet(NeuralNet):
         return {"loss": loss, "y_pred": projections}
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
+        """Compute the contrastive loss, over all processes' views if asked to.
+
+        Parameters
+        ----------
+        y_pred : torch.Tensor of shape (2 * batch, projection_dim)
+            The projections of the two views, from :meth:`project_views`.
+        y_true : array-like of shape (batch,) or None
+            The group ids of the batch.
+        X : array-like, default=None
+            The batch (unused).
+        training : bool, default=False
+            Whether this is a training step; only then are the views of all
+            processes gathered (``gather_negatives`` and ``distributed``).
+
+        Returns
+        -------
+        loss : torch.Tensor of shape ()
+            The criterion's loss.
+        """
         groups = None if y_true is None else to_tensor(y_true, device=self.device)
         if training and self.gather_negatives and self.distributed:
             if groups is None:  # each sample its own group, numbered across processes

@@ -241,10 +241,20 @@ class ThreeKGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     --------
     >>> import numpy as np
     >>> from sk3kg import ThreeKGEmbedder
-    >>> X = np.random.default_rng(0).normal(size=(64, 12, 500)).astype(np.float32)
-    >>> embedder = ThreeKGEmbedder(max_epochs=1, batch_size=32, random_state=0)
+    >>> X = np.random.default_rng(0).normal(size=(32, 12, 250)).astype(np.float32)
+    >>> embedder = ThreeKGEmbedder(max_epochs=1, batch_size=16, random_state=0)
     >>> embedder.fit_transform(X).shape
-    (64, 128)
+    (32, 128)
+    >>> embedder.n_leads_in_, embedder.n_timepoints_in_, len(embedder.history_)
+    (12, 250, 1)
+    >>> embedder.get_feature_names_out()[:3]
+    array(['threekgembedder0', 'threekgembedder1', 'threekgembedder2'], dtype=object)
+
+    The same ``random_state`` gives the same embeddings (on a CPU):
+
+    >>> again = ThreeKGEmbedder(max_epochs=1, batch_size=16, random_state=0).fit(X)
+    >>> np.array_equal(again.transform(X[:4]), embedder.transform(X[:4]))
+    True
     """
 
     _parameter_constraints: dict = {
@@ -396,7 +406,8 @@ class ThreeKGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
         Returns
         -------
-        embeddings : ndarray of shape (n_samples, embedding_dim_), float32
+        embeddings : ndarray of shape (n_samples, embedding_dim)
+            The float32 embeddings, one row per ECG, ``embedding_dim_`` columns.
         """
         check_is_fitted(self, "net_")
         reader, streamed = self._validate_signals(X, reset=False)
@@ -420,16 +431,19 @@ class ThreeKGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     @property
     def encoder_(self) -> torch.nn.Module:
+        """The trained encoder, without the projection head (``torch.nn.Module``)."""
         check_is_fitted(self, "net_")
         return self.net_.module_.encoder
 
     @property
     def history_(self):
+        """Per-epoch and per-batch training log of the net (``skorch.History``)."""
         check_is_fitted(self, "net_")
         return self.net_.history
 
     @property
     def embedding_dim_(self) -> int:
+        """Size of the embeddings ``transform`` returns (int)."""
         return self.encoder_.embedding_dim
 
     @property

@@ -7,6 +7,7 @@ import torch
 from scipy.spatial.transform import Rotation
 from torch.overrides import TorchFunctionMode
 
+import sk3kg.augment._threekg as augment_module
 from sk3kg.augment import (
     StandardAugment,
     ThreeKGAugment,
@@ -174,27 +175,57 @@ class _CountCalls(TorchFunctionMode):
     def __init__(self):
         super().__init__()
         self.calls = 0
-        self.matmuls = 0
+        self.product_batches = []
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         self.calls += 1
         if func in (torch.bmm, torch.matmul, torch.Tensor.__matmul__):
-            big = [a for a in args if isinstance(a, torch.Tensor) and a.shape[-1] > 3]
-            self.matmuls += any(a.shape[-1] > 12 for a in big)
+            signals = [a for a in args if isinstance(a, torch.Tensor) and a.shape[-1] > 12]
+            if signals:
+                self.product_batches.append(signals[0].shape[0])
         return func(*args, **(kwargs or {}))
 
 
-@pytest.mark.parametrize("augment", [ThreeKGAugment(), StandardAugment()], ids=repr)
-def test_augmentation_work_does_not_grow_with_batch_size(augment):
+def test_standard_augmentation_work_does_not_grow_with_batch_size():
     """No Python loop over samples: the same torch calls for a batch of 2 or 64."""
     counts = []
     for batch in (2, 64):
         with _CountCalls() as counter:
-            augment(torch.randn(batch, 12, 500), torch.Generator().manual_seed(0))
-        counts.append((counter.calls, counter.matmuls))
+            StandardAugment()(torch.randn(batch, 12, 500), torch.Generator().manual_seed(0))
+        counts.append(counter.calls)
     assert counts[0] == counts[1]
-    if isinstance(augment, ThreeKGAugment):
-        assert counts[0][1] == 1, "one batched matrix product on the signals per call"
+
+
+@pytest.mark.parametrize("batch", [2, 64, 300])
+def test_3kg_products_cover_cache_sized_blocks_of_samples_not_single_samples(batch):
+    """One batched product per ~1 MiB block of samples on a CPU, never one per sample."""
+    x = torch.randn(batch, 12, 500)
+    with _CountCalls() as counter:
+        ThreeKGAugment()(x, torch.Generator().manual_seed(0))
+    per_block = max(1, augment_module.CPU_BLOCK_BYTES // x[0].nbytes)
+    assert sum(counter.product_batches) == batch
+    assert counter.product_batches[:-1] == [per_block] * (len(counter.product_batches) - 1)
+    assert len(counter.product_batches) == math.ceil(batch / per_block)
+
+
+@pytest.mark.parametrize("mode", ["project", "residual"])
+@pytest.mark.parametrize("requires_grad", [False, True])
+def test_blocked_views_equal_the_whole_batch_product_then_mask(mode, requires_grad):
+    """37 ECGs of 12 x 2500 span five cache blocks, the last one short."""
+    x = torch.randn(37, 12, 2500, generator=torch.Generator().manual_seed(2))
+    augment = ThreeKGAugment(mode=mode)
+    generator = torch.Generator().manual_seed(3)
+    operators = augment.spatial_operators(x, generator)
+    expected = (operators @ x).masked_fill(time_masks(x, 0.5, generator), 0.0)
+    views = augment(x.requires_grad_(requires_grad), torch.Generator().manual_seed(3))
+    torch.testing.assert_close(views.detach(), expected, rtol=0, atol=1e-5)
+    assert torch.equal(views == 0, expected == 0)
+
+
+def test_3kg_views_are_differentiable_with_respect_to_the_input():
+    x = torch.randn(3, 12, 100, requires_grad=True)
+    ThreeKGAugment()(x, torch.Generator().manual_seed(0)).square().sum().backward()
+    assert x.grad.shape == x.shape and torch.isfinite(x.grad).all()
 
 
 def test_spatial_augmentation_needs_the_independent_leads():

@@ -59,9 +59,14 @@ class StandardAugment(nn.Module):
     --------
     >>> import torch
     >>> from sk3kg.augment import StandardAugment
-    >>> views = StandardAugment()(torch.randn(4, 12, 500), torch.Generator().manual_seed(0))
+    >>> generator = torch.Generator().manual_seed(0)
+    >>> ecg = torch.randn(4, 12, 500, generator=generator)
+    >>> views = StandardAugment()(ecg, generator)
     >>> views.shape
     torch.Size([4, 12, 500])
+    >>> ratio = views.std(dim=2) / ecg.std(dim=2)  # per-lead amplitude factors, noise aside
+    >>> bool(ratio.min() > 1 / 1.6 and ratio.max() < 1.6)
+    True
     """
 
     def __init__(
@@ -83,7 +88,21 @@ class StandardAugment(nn.Module):
         self.fs = float(fs)
 
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Return one random view of each ECG in the batch, same shape as ``x``."""
+        """Return one random view of each ECG in the batch.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, n_leads, n_timepoints)
+            The ECGs.
+        generator : torch.Generator, default=None
+            Source of randomness; a seeded generator makes the views
+            reproducible. ``None`` uses torch's global generator.
+
+        Returns
+        -------
+        views : torch.Tensor of shape (batch, n_leads, n_timepoints)
+            The views, of the dtype and device of ``x``.
+        """
         check_batch(x, None, type(self).__name__)
         batch, n_leads, length = x.shape
 
@@ -109,6 +128,13 @@ class StandardAugment(nn.Module):
         return x + self.noise * lead_std * noise.to(x.device, x.dtype)
 
     def extra_repr(self) -> str:
+        """Return the settings shown in the module's ``repr``.
+
+        Returns
+        -------
+        settings : str
+            The settings, as ``name=value`` pairs.
+        """
         return (
             f"noise={self.noise}, amplitude={self.amplitude}, shift={self.shift}, "
             f"wander={self.wander}, fs={self.fs}"

@@ -23,7 +23,9 @@ from ._tables import SOURCES
 
 __all__ = ["PHYSIONET2020_URL", "fetch_physionet2020"]
 
-#: The files of version 1.0.2 of the challenge on PhysioNet.
+#: Address of version 1.0.2 of the PhysioNet/CinC Challenge 2020 files on PhysioNet
+#: (about 7 GB; the ``training`` folder holds the six :data:`SOURCES`), from which
+#: :func:`fetch_physionet2020` downloads.
 PHYSIONET2020_URL = "https://physionet.org/files/challenge-2020/1.0.2/"
 _CHECKSUMS = "SHA256SUMS.txt"
 _MANIFEST = ".verified.json"  # name -> [size, mtime_ns, sha256] of files already checked

@@ -356,14 +356,38 @@ def load_physionet2020(
     Returns
     -------
     dataset : :class:`~sklearn.utils.Bunch`
-        data : ndarray of shape (n_records, 12, round(fs * duration)), float32, in mV.
-        target : ndarray of shape (n_records, n_classes), uint8; a record with no
-        code of the class set has an all-zero row (counted in ``n_unlabelled``).
-        target_names, target_codes : lists of the classes' abbreviations and
-        SNOMED CT codes. record_ids, sources, sex : ndarrays of str. age :
-        ndarray of float32, NaN where unknown. lengths : ndarray of int, each
-        record's length at ``fs`` before cropping or padding. fs : float.
-        leads : tuple of str. skipped : list of (record, reason). DESCR : str.
+        Dictionary-like object, with the following attributes.
+
+        data : ndarray of shape (n_records, 12, round(fs * duration))
+            The signals in mV, float32, leads in the order of ``leads``; a
+            memory map when ``cache`` is True.
+        target : ndarray of shape (n_records, n_classes)
+            The labels, uint8; a record with no code of the class set has an
+            all-zero row.
+        target_names : list of str
+            Abbreviations of the classes.
+        target_codes : list of str
+            SNOMED CT codes of the classes.
+        record_ids : ndarray of str of shape (n_records,)
+            Record names.
+        sources : ndarray of str of shape (n_records,)
+            Source of each record (a key of :data:`SOURCES`, or ``"unknown"``).
+        age : ndarray of float32 of shape (n_records,)
+            Age in years, NaN where unknown.
+        sex : ndarray of str of shape (n_records,)
+            Sex as written in the header.
+        lengths : ndarray of int of shape (n_records,)
+            Each record's length at ``fs`` before cropping or padding.
+        fs : float
+            Sampling rate, in Hz.
+        leads : tuple of str
+            Lead order, :data:`CHALLENGE_LEADS`.
+        skipped : list of (str, str)
+            The records left out and why.
+        n_unlabelled : int
+            Number of records with an all-zero ``target`` row.
+        DESCR : str
+            Description of the data set.
     (data, target) : tuple
         When ``return_X_y`` is True.
 

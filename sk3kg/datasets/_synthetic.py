@@ -243,18 +243,35 @@ def make_synthetic_ecgs(
     Returns
     -------
     dataset : :class:`~sklearn.utils.Bunch`
-        data : ndarray of shape (n_records, 12, round(fs * duration)), float32, in mV,
-        leads in the order of ``leads``. target : ndarray of shape (n_records,
-        n_classes), uint8. target_names, target_codes : lists of the classes'
-        abbreviations and SNOMED CT codes. patient_ids : ndarray of int.
-        record_ids : ndarray of str. fs : float. leads : list of str. params : dict
-        of per-record ndarrays: ``heart_rate`` (bpm, measured from the beats),
-        ``pr``, ``qrs``, ``qt``, ``qtc`` (ms; ``pr`` NaN without sinus P waves),
-        ``axis`` (frontal QRS axis, degrees), ``rotation_x``, ``rotation_y``,
-        ``rotation_z`` (heart orientation, degrees), ``qrs_rotation`` (further frontal
-        turn of the QRS, degrees), ``scale`` (voltage factor) and the noise sizes
-        ``baseline_noise``, ``muscle_noise``, ``powerline_noise``, ``motion_noise``
-        (mV). DESCR : str.
+        Dictionary-like object, with the following attributes.
+
+        data : ndarray of shape (n_records, 12, round(fs * duration))
+            The signals in mV, float32, leads in the order of ``leads``.
+        target : ndarray of shape (n_records, n_classes)
+            The labels, uint8.
+        target_names : list of str
+            Abbreviations of the classes.
+        target_codes : list of str
+            SNOMED CT codes of the classes.
+        patient_ids : ndarray of int of shape (n_records,)
+            Patient of each record.
+        record_ids : ndarray of str of shape (n_records,)
+            Record names.
+        fs : float
+            Sampling rate, in Hz.
+        leads : list of str
+            Lead order.
+        params : dict of str to ndarray of shape (n_records,)
+            The simulation's per-record parameters: ``heart_rate`` (bpm,
+            measured from the beats), ``pr``, ``qrs``, ``qt``, ``qtc`` (ms;
+            ``pr`` NaN without sinus P waves), ``axis`` (frontal QRS axis,
+            degrees), ``rotation_x``, ``rotation_y``, ``rotation_z`` (heart
+            orientation, degrees), ``qrs_rotation`` (further frontal turn of the
+            QRS, degrees), ``scale`` (voltage factor) and the noise sizes
+            ``baseline_noise``, ``muscle_noise``, ``powerline_noise``,
+            ``motion_noise`` (mV).
+        DESCR : str
+            Description of the simulation.
 
     See Also
     --------

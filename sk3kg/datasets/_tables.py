@@ -37,12 +37,50 @@ __all__ = [
     "get_class_set",
 ]
 
-#: Lead order of every challenge record.
+#: Lead order of every challenge record (and of the arrays the readers return): the 12
+#: standard leads I, II, III, aVR, aVL, aVF, V1-V6, the same tuple as
+#: :data:`sk3kg.vcg.STANDARD_LEADS`.
 CHALLENGE_LEADS = STANDARD_LEADS
 
 
 class Source(NamedTuple):
-    """One public training source of the 2020 challenge."""
+    """One public training source of the 2020 challenge.
+
+    The figures are those of version 1.0.2 of the challenge data (Perez Alday
+    et al. 2020, Table 1); :data:`SOURCES` holds the six sources.
+
+    Parameters
+    ----------
+    name : str
+        Folder name of the source in version 1.0.2, e.g. ``"ptb-xl"``.
+    prefix : str
+        First letters of its record names, e.g. ``"HR"`` for ``HR00001``.
+    fs : int
+        Sampling rate of its records, in Hz.
+    n_records : int
+        Number of its public training records.
+    description : str
+        The database it comes from.
+
+    See Also
+    --------
+    class_prevalence : Class frequencies, per source.
+
+    References
+    ----------
+    .. [1] E. A. Perez Alday et al., "Classification of 12-lead ECGs: the
+       PhysioNet/Computing in Cardiology Challenge 2020", Physiol. Meas.
+       41(12):124003, 2020.
+
+    Examples
+    --------
+    >>> from sk3kg.datasets import SOURCES
+    >>> ptbxl = SOURCES["ptb-xl"]
+    >>> ptbxl.prefix, ptbxl.fs, ptbxl.n_records
+    ('HR', 500, 21837)
+    >>> sum(source.n_records for source in SOURCES.values())
+    43101
+    """
 
     name: str
     prefix: str
@@ -51,7 +89,9 @@ class Source(NamedTuple):
     description: str
 
 
-#: The six public training sources, in the challenge's order (folder names of 1.0.2).
+#: The six public training sources of version 1.0.2: folder name -> :class:`Source`
+#: (record-name prefix, sampling rate in Hz, number of records, database), in the
+#: challenge's order (Perez Alday et al. 2020, Table 1); 43,101 records in all.
 SOURCES: dict[str, Source] = {
     s.name: s
     for s in (
@@ -64,7 +104,8 @@ SOURCES: dict[str, Source] = {
     )
 }
 
-#: Sinus rhythm: the class the challenge's "inactive" reference classifier always outputs.
+#: SNOMED CT code of sinus rhythm (``"426783006"``, abbreviated NSR): the class that the
+#: challenge metric's "inactive" reference classifier always outputs.
 NORMAL_CODE = "426783006"
 
 # code: (name, abbreviation, weight position, counts in CPSC, CPSC-Extra, StPetersburg,
@@ -107,23 +148,26 @@ _SCORED = {
     "17338001": ("ventricular premature beats", "VPB", 0.25, (0, 8, 0, 0, 0, 357)),
 }
 
-#: The 27 scored SNOMED CT codes, in the official order.
+#: The 27 SNOMED CT codes the challenge scores, as strings, in the official order of
+#: ``dx_mapping_scored.csv`` and ``weights.csv`` (physionetchallenges/evaluation-2020).
 SCORED_CODES: tuple[str, ...] = tuple(_SCORED)
 
-#: Codes scored as one class: member code -> representative code. The first three pairs
-#: are the challenge's own; ``"3kg"`` adds prolonged PR interval -> first-degree AV block.
+#: Codes counted as one class, per class set: set name -> {member code: representative
+#: code}. ``"scored"`` merges none, ``"merged"`` the challenge's three pairs, and ``"3kg"``
+#: also prolonged PR interval into first-degree AV block, as the 3KG authors' code does.
 EQUIVALENT_CODES: dict[str, dict[str, str]] = {
     "scored": {},
     "merged": {"59118001": "713427006", "63593006": "284470004", "17338001": "427172004"},
 }
 EQUIVALENT_CODES["3kg"] = {**EQUIVALENT_CODES["merged"], "164947007": "270492004"}
 
-#: Names of the class sets: 27 scored codes, 24 challenge classes, 23 classes of 3KG.
+#: Names of the class sets, ``("scored", "merged", "3kg")``: the 27 scored codes, the 24
+#: classes of the challenge metric and the 23 classes of 3KG (see :func:`get_class_set`).
 CLASS_SETS = tuple(EQUIVALENT_CODES)
 
-#: Per-group reporting. Rhythm: rate and origin of the beats; conduction: delays and blocks
-#: of the conduction system; morphology: shape, axis, amplitude and repolarisation of the
-#: waves. Our grouping (the challenge defines none); it covers each scored code once.
+#: Scored codes by subgroup, for per-group reporting (our grouping; the challenge defines
+#: none): "rhythm" (rate, origin of beats), "conduction" (delays, blocks) and "morphology"
+#: (wave shape, axis, amplitude, repolarisation); each of the 27 codes is in one group.
 CLASS_SUBGROUPS: dict[str, tuple[str, ...]] = {
     "rhythm": (
         "164889003", "164890007", "426627000", "10370003", "284470004", "427172004",
@@ -139,7 +183,32 @@ CLASS_SUBGROUPS: dict[str, tuple[str, ...]] = {
 
 
 class ClassSet(NamedTuple):
-    """Representative SNOMED CT codes, names and abbreviations of a class set."""
+    """Representative SNOMED CT codes, names and abbreviations of a class set.
+
+    What :func:`get_class_set` returns; the three lists are aligned, one entry
+    per class, in the official order.
+
+    Parameters
+    ----------
+    codes : list of str
+        SNOMED CT code of each class (for a merged class, its representative
+        code, see :data:`EQUIVALENT_CODES`).
+    names : list of str
+        The diagnoses' names, lower case, as in ``dx_mapping_scored.csv``.
+    abbreviations : list of str
+        Their abbreviations, e.g. ``"AF"``.
+
+    See Also
+    --------
+    get_class_set : Build the class set of a name in :data:`CLASS_SETS`.
+
+    Examples
+    --------
+    >>> from sk3kg.datasets import get_class_set
+    >>> class_set = get_class_set("merged")
+    >>> len(class_set.codes), class_set.codes[1], class_set.names[1], class_set.abbreviations[1]
+    (24, '164889003', 'atrial fibrillation', 'AF')
+    """
 
     codes: list[str]
     names: list[str]
@@ -224,6 +293,8 @@ def class_prevalence(name: str = "3kg", sources: list[str] | None = None) -> np.
     Returns
     -------
     prevalence : ndarray of shape (n_classes,)
+        Fraction of the sources' records carrying each class of the set, in
+        the order of :func:`get_class_set`.
 
     Examples
     --------

@@ -17,6 +17,23 @@ class ProjectionHead(nn.Module):
         Size of the encoder's embedding.
     out_features : int, default=128
         Size of the projection.
+
+    See Also
+    --------
+    ContrastiveModel : An encoder followed by this head.
+
+    References
+    ----------
+    .. [1] T. Chen et al., "A Simple Framework for Contrastive Learning of
+       Visual Representations", Proc. ICML, PMLR 119:1597-1607, 2020.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk3kg.nn import ProjectionHead
+    >>> head = ProjectionHead(128, out_features=32)
+    >>> head(torch.zeros(4, 128)).shape
+    torch.Size([4, 32])
     """
 
     def __init__(self, in_features: int, out_features: int = 128) -> None:
@@ -29,6 +46,19 @@ class ProjectionHead(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Project a batch of embeddings.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, in_features)
+            Embeddings; in training mode, batch normalisation needs
+            ``batch >= 2``.
+
+        Returns
+        -------
+        projections : torch.Tensor of shape (batch, out_features)
+            The projections the contrastive loss compares.
+        """
         return self.layers(x)
 
 
@@ -41,6 +71,29 @@ class ContrastiveModel(nn.Module):
         Maps ECGs to ``(batch, encoder.embedding_dim)``.
     projection_dim : int, default=128
         Output size of the :class:`ProjectionHead`.
+
+    Attributes
+    ----------
+    encoder : torch.nn.Module
+        The encoder; after pretraining, it alone embeds ECGs.
+    head : ProjectionHead
+        The projection head, used only by the contrastive loss.
+
+    See Also
+    --------
+    build_encoder : Builds the encoder.
+    NTXentLoss : The loss computed on the projections.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk3kg.nn import ContrastiveModel, ResNet1d
+    >>> model = ContrastiveModel(ResNet1d(12, width=4), projection_dim=16)
+    >>> x = torch.zeros(2, 12, 64)
+    >>> model(x).shape  # projections, for the loss
+    torch.Size([2, 16])
+    >>> model.encoder(x).shape  # embeddings, for downstream tasks
+    torch.Size([2, 32])
     """
 
     def __init__(self, encoder: nn.Module, projection_dim: int = 128) -> None:
@@ -49,6 +102,18 @@ class ContrastiveModel(nn.Module):
         self.head = ProjectionHead(encoder.embedding_dim, projection_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Encode and project a batch of ECGs.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, n_leads, n_timepoints)
+            The ECGs (or their augmented views).
+
+        Returns
+        -------
+        projections : torch.Tensor of shape (batch, projection_dim)
+            The projections of their embeddings.
+        """
         return self.head(self.encoder(x))
 
 
@@ -69,6 +134,11 @@ class NTXentLoss(nn.Module):
     temperature : float, default=0.1
         Softmax temperature.
 
+    See Also
+    --------
+    ContrastiveModel : Computes the projections.
+    sk3kg.ThreeKGEmbedder : Pretrains an encoder with this loss.
+
     References
     ----------
     .. [1] T. Chen et al., "A Simple Framework for Contrastive Learning of
@@ -79,7 +149,7 @@ class NTXentLoss(nn.Module):
     --------
     >>> import torch
     >>> from sk3kg.nn import NTXentLoss
-    >>> z = torch.randn(4, 16)
+    >>> z = torch.randn(4, 16, generator=torch.Generator().manual_seed(0))
     >>> loss = NTXentLoss(temperature=0.1)
     >>> bool(loss(torch.cat([z, z])) < loss(torch.cat([z, z.flip(0)])))
     True
@@ -94,6 +164,36 @@ class NTXentLoss(nn.Module):
     def forward(
         self, projections: torch.Tensor, groups: torch.Tensor | None = None
     ) -> torch.Tensor:
+        """Compute the mean loss over the ``2 * n`` rows.
+
+        Parameters
+        ----------
+        projections : torch.Tensor of shape (2 * n, dim)
+            The projections of the first views of ``n`` samples, then of their
+            second views, in the same sample order.
+        groups : array-like of shape (n,), default=None
+            Group id of each sample; rows of samples in the same group are
+            positives of each other. ``None`` gives each sample its own group.
+
+        Returns
+        -------
+        loss : torch.Tensor of shape ()
+            The loss, averaged over rows; differentiable.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from sk3kg.nn import NTXentLoss
+        >>> z = torch.randn(4, 16, generator=torch.Generator().manual_seed(0))
+        >>> loss = NTXentLoss(temperature=0.1)
+        >>> loss(torch.cat([z, z])).shape
+        torch.Size([])
+
+        Samples 0 and 1 share a group: each row then has three positives.
+
+        >>> bool(loss(torch.cat([z, z]), groups=[0, 0, 1, 2]) > loss(torch.cat([z, z])))
+        True
+        """
         if not isinstance(projections, torch.Tensor) or not projections.is_floating_point():
             what = getattr(projections, "dtype", type(projections).__name__)
             raise TypeError(f"NTXentLoss takes a floating-point torch.Tensor, got {what}.")
@@ -118,4 +218,11 @@ class NTXentLoss(nn.Module):
         return -(log_prob.sum(dim=1) / positive.sum(dim=1)).mean()
 
     def extra_repr(self) -> str:
+        """Return the settings shown in the module's ``repr``.
+
+        Returns
+        -------
+        settings : str
+            The settings, as ``name=value`` pairs.
+        """
         return f"temperature={self.temperature}"

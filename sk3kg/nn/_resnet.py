@@ -11,7 +11,41 @@ def _conv(in_channels: int, out_channels: int, kernel_size: int, stride: int = 1
 
 
 class BasicBlock1d(nn.Module):
-    """Two convolutions with batch normalisation and an identity (or 1x1) shortcut."""
+    """Two convolutions with batch normalisation and an identity (or 1x1) shortcut.
+
+    ``relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x))``, the basic block of
+    He et al. (2016) in 1D. The shortcut is the identity when the shape is
+    kept, else a strided 1x1 convolution with batch normalisation.
+
+    Parameters
+    ----------
+    in_channels : int
+        Channels of the input.
+    out_channels : int
+        Channels of the output.
+    kernel_size : int, default=7
+        Kernel size of both convolutions (odd, so that padding keeps the length).
+    stride : int, default=1
+        Stride of the first convolution and of the shortcut; 2 halves the
+        time axis.
+
+    See Also
+    --------
+    ResNet1d : The encoder built from these blocks.
+
+    References
+    ----------
+    .. [1] K. He et al., "Deep Residual Learning for Image Recognition",
+       Proc. CVPR, 770-778, 2016.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk3kg.nn import BasicBlock1d
+    >>> block = BasicBlock1d(8, 16, stride=2)
+    >>> block(torch.zeros(2, 8, 64)).shape
+    torch.Size([2, 16, 32])
+    """
 
     def __init__(
         self, in_channels: int, out_channels: int, kernel_size: int = 7, stride: int = 1
@@ -29,6 +63,18 @@ class BasicBlock1d(nn.Module):
             )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Apply the block.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, in_channels, n_timepoints)
+            The input features.
+
+        Returns
+        -------
+        out : torch.Tensor of shape (batch, out_channels, ceil(n_timepoints / stride))
+            The output features, non-negative (after the final ReLU).
+        """
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
         return self.relu(out + self.shortcut(x))
@@ -65,6 +111,11 @@ class ResNet1d(nn.Module):
         (16 by default, 32 ms at 500 Hz): about where the last stage's input
         shrinks to a single time step. Every convolution pads, so shorter
         inputs still run, but on features made mostly of padding.
+
+    See Also
+    --------
+    build_encoder : Builds this encoder, with its leads as channels or one by one.
+    BasicBlock1d : The residual block.
 
     Notes
     -----
@@ -127,6 +178,19 @@ class ResNet1d(nn.Module):
                 nn.init.zeros_(module.bn2.weight)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Embed a batch of signals.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, in_channels, n_timepoints)
+            The signals, of any length (at least ``min_length`` to be
+            meaningful).
+
+        Returns
+        -------
+        embeddings : torch.Tensor of shape (batch, embedding_dim)
+            One embedding per signal.
+        """
         return self.pool(self.stages(self.stem(x))).flatten(1)
 
 
@@ -140,7 +204,34 @@ class LeadSharedEncoder(nn.Module):
     Parameters
     ----------
     encoder : torch.nn.Module
-        An encoder taking ``(batch, 1, n_timepoints)``, with ``embedding_dim``.
+        An encoder taking ``(batch, 1, n_timepoints)`` to
+        ``(batch, embedding_dim)``, with ``embedding_dim`` and ``min_length``
+        attributes (e.g. a :class:`ResNet1d` with ``in_channels=1``).
+
+    Attributes
+    ----------
+    embedding_dim : int
+        Size of the output embedding, that of ``encoder``.
+    min_length : int
+        Shortest meaningful input, that of ``encoder``.
+
+    See Also
+    --------
+    build_encoder : Builds this encoder with ``lead_mode="shared"``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk3kg.nn import LeadSharedEncoder, ResNet1d
+    >>> encoder = LeadSharedEncoder(ResNet1d(in_channels=1, width=4)).eval()
+    >>> x = torch.randn(2, 12, 64, generator=torch.Generator().manual_seed(0))
+    >>> encoder(x).shape
+    torch.Size([2, 32])
+
+    The embedding is the mean over leads, so it does not depend on their order:
+
+    >>> torch.allclose(encoder(x), encoder(x.flip(1)), atol=1e-6)
+    True
     """
 
     def __init__(self, encoder: nn.Module) -> None:
@@ -150,6 +241,18 @@ class LeadSharedEncoder(nn.Module):
         self.min_length = encoder.min_length
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Embed every lead with the shared encoder and average over leads.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, n_leads, n_timepoints)
+            The ECGs.
+
+        Returns
+        -------
+        embeddings : torch.Tensor of shape (batch, embedding_dim)
+            The mean of the leads' embeddings.
+        """
         batch, n_leads, length = x.shape
         per_lead = self.encoder(x.reshape(batch * n_leads, 1, length))
         return per_lead.view(batch, n_leads, -1).mean(dim=1)
@@ -174,8 +277,14 @@ def build_encoder(
         ``"channels"``: all leads are input channels of one :class:`ResNet1d`.
         ``"shared"``: one single-channel :class:`ResNet1d` applied to every
         lead, embeddings averaged (:class:`LeadSharedEncoder`).
-    width, depth, n_stages, kernel_size
-        Size of the :class:`ResNet1d`.
+    width : int, default=16
+        Channels of the first stage of the :class:`ResNet1d`.
+    depth : int, default=2
+        Basic blocks per stage.
+    n_stages : int, default=4
+        Number of stages.
+    kernel_size : int, default=7
+        Kernel size of the blocks' convolutions (odd).
 
     Returns
     -------
@@ -184,9 +293,13 @@ def build_encoder(
 
     Examples
     --------
+    >>> import torch
     >>> from sk3kg.nn import build_encoder
-    >>> build_encoder(12, lead_mode="shared", width=8).embedding_dim
-    64
+    >>> encoder = build_encoder(12, lead_mode="shared", width=8)
+    >>> type(encoder).__name__, encoder.embedding_dim
+    ('LeadSharedEncoder', 64)
+    >>> encoder(torch.zeros(2, 12, 64)).shape
+    torch.Size([2, 64])
     """
     size = {"width": width, "depth": depth, "n_stages": n_stages, "kernel_size": kernel_size}
     if lead_mode == "channels":

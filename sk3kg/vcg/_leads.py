@@ -4,9 +4,16 @@ from collections.abc import Sequence
 
 import numpy as np
 
+#: The 12 standard leads in the usual order, that of PhysioNet records and
+#: :func:`wfdb.rdrecord`: limb leads I, II, III, augmented limb leads aVR, aVL,
+#: aVF, then precordial leads V1-V6.
 STANDARD_LEADS = (
     "I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6",
 )  # fmt: skip
+
+#: The 8 linearly independent leads I, II, V1-V6, the rows of :data:`DOWER` and the
+#: columns of :data:`INVERSE_DOWER` and :data:`KORS`; III, aVR, aVL and aVF follow
+#: from I and II by Einthoven's and Goldberger's laws.
 INDEPENDENT_LEADS = ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")
 
 _CANONICAL = {name.upper(): name for name in STANDARD_LEADS}

@@ -11,10 +11,9 @@ from ._leads import (
     resolve_leads,
 )
 
-#: Dower matrix, shape (8, 3): leads I, II, V1-V6 (rows) from the Frank X, Y, Z
-#: leads (columns). G. E. Dower et al., "On deriving the electrocardiogram from
-#: vectorcardiographic leads", Clin. Cardiol. 3(2):87-95, 1980. The paper lists
-#: V1-V6 before I and II; the rows here follow :data:`INDEPENDENT_LEADS`.
+#: Dower matrix, shape (8, 3), unitless (mV per mV): leads I, II, V1-V6 (rows, in the
+#: order of :data:`INDEPENDENT_LEADS`) from the Frank X, Y, Z leads (columns). From G. E.
+#: Dower et al., Clin. Cardiol. 3(2):87-95, 1980, whose table lists V1-V6 before I, II.
 DOWER = np.array(
     [
         [0.632, -0.235, 0.059],
@@ -29,11 +28,9 @@ DOWER = np.array(
 )
 DOWER.setflags(write=False)
 
-#: Inverse Dower matrix, shape (3, 8): X, Y, Z (rows) from I, II, V1-V6
-#: (columns). L. Edenbrandt and O. Pahlm, "Vectorcardiogram synthesized from a
-#: 12-lead ECG: superiority of the inverse Dower matrix", J. Electrocardiol.
-#: 21(4):361-367, 1988. It is the least-squares inverse of :data:`DOWER`
-#: rounded to 3 decimals, so ``INVERSE_DOWER @ DOWER`` is the identity to 1e-3.
+#: Inverse Dower matrix, shape (3, 8), unitless: Frank X, Y, Z (rows) from I, II, V1-V6
+#: (columns). From L. Edenbrandt and O. Pahlm, J. Electrocardiol. 21(4):361-367, 1988; the
+#: pseudo-inverse of :data:`DOWER` to 3 decimals (``INVERSE_DOWER @ DOWER`` is I to 1e-3).
 INVERSE_DOWER = np.array(
     [
         [0.156, -0.010, -0.172, -0.074, 0.122, 0.231, 0.239, 0.194],
@@ -43,10 +40,9 @@ INVERSE_DOWER = np.array(
 )
 INVERSE_DOWER.setflags(write=False)
 
-#: Kors regression matrix, shape (3, 8): X, Y, Z (rows) from I, II, V1-V6
-#: (columns). J. A. Kors et al., "Reconstruction of the Frank vectorcardiogram
-#: from standard electrocardiographic leads: diagnostic comparison of different
-#: methods", Eur. Heart J. 11(12):1083-1092, 1990.
+#: Kors regression matrix, shape (3, 8), unitless: Frank X, Y, Z (rows) from I, II, V1-V6
+#: (columns). From J. A. Kors et al., Eur. Heart J. 11(12):1083-1092, 1990; fitted to
+#: measured Frank leads, it tracks them more closely than :data:`INVERSE_DOWER`.
 KORS = np.array(
     [
         [0.38, -0.07, -0.13, 0.05, -0.01, 0.14, 0.06, 0.54],
@@ -60,9 +56,43 @@ _ECG_TO_VCG = {"dower": INVERSE_DOWER, "kors": KORS}
 
 
 def ecg_to_vcg_matrix(leads: Sequence[str], method: str = "dower") -> np.ndarray:
-    """Matrix ``(3, len(leads))`` mapping an ECG in ``leads`` order to X, Y, Z.
+    """Return the matrix that maps an ECG in ``leads`` order to Frank X, Y, Z.
 
-    Only I, II and V1-V6 carry weight; the derived limb leads get zero columns.
+    :func:`ecg_to_vcg` applies it; use the matrix itself to fold the transform
+    into other linear maps, as :class:`~sk3kg.augment.ThreeKGAugment` does.
+    Only I, II and V1-V6 carry weight; the derived limb leads (III, aVR, aVL,
+    aVF) get zero columns.
+
+    Parameters
+    ----------
+    leads : "standard" or sequence of str
+        Names of the ECG's rows (see :func:`resolve_leads`); they must include
+        I, II and V1-V6.
+    method : {"dower", "kors"}, default="dower"
+        ``"dower"`` places the columns of :data:`INVERSE_DOWER`, ``"kors"``
+        those of :data:`KORS`.
+
+    Returns
+    -------
+    matrix : ndarray of shape (3, n_leads)
+        ``matrix @ ecg`` is the VCG of an ECG of shape ``(n_leads, n_timepoints)``.
+
+    See Also
+    --------
+    ecg_to_vcg : Apply this matrix to arrays or tensors.
+    vcg_to_ecg_matrix : The matrix of the inverse direction.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk3kg.vcg import INVERSE_DOWER, ecg_to_vcg_matrix
+    >>> matrix = ecg_to_vcg_matrix("standard")
+    >>> matrix.shape
+    (3, 12)
+    >>> np.array_equal(matrix[:, 2:6], np.zeros((3, 4)))  # III, aVR, aVL, aVF
+    True
+    >>> np.array_equal(matrix[:, [0, 1, 6, 7, 8, 9, 10, 11]], INVERSE_DOWER)
+    True
     """
     if method not in _ECG_TO_VCG:
         raise ValueError(f"Unknown method {method!r}: use 'dower' or 'kors'.")
@@ -74,7 +104,44 @@ def ecg_to_vcg_matrix(leads: Sequence[str], method: str = "dower") -> np.ndarray
 
 
 def vcg_to_ecg_matrix(leads: Sequence[str]) -> np.ndarray:
-    """Matrix ``(len(leads), 3)`` mapping X, Y, Z to the ECG leads (Dower)."""
+    """Return the Dower matrix that maps Frank X, Y, Z to the ECG in ``leads`` order.
+
+    Rows of I, II and V1-V6 are those of :data:`DOWER`; rows of III, aVR, aVL
+    and aVF are combined from those of I and II, so the limb-lead laws hold
+    exactly. :func:`vcg_to_ecg` applies it.
+
+    Parameters
+    ----------
+    leads : "standard" or sequence of str
+        Names of the ECG leads to produce, in this order (see
+        :func:`resolve_leads`); any of the 12 standard leads.
+
+    Returns
+    -------
+    matrix : ndarray of shape (n_leads, 3)
+        ``matrix @ vcg`` is the ECG of a VCG of shape ``(3, n_timepoints)``.
+
+    See Also
+    --------
+    vcg_to_ecg : Apply this matrix to arrays or tensors.
+    ecg_to_vcg_matrix : The matrix of the inverse direction.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk3kg.vcg import ecg_to_vcg_matrix, vcg_to_ecg_matrix
+    >>> to_ecg = vcg_to_ecg_matrix(["I", "II", "III"])
+    >>> to_ecg.shape
+    (3, 3)
+    >>> np.allclose(to_ecg[2], to_ecg[1] - to_ecg[0])  # III = II - I
+    True
+
+    Round trip through the 12 leads: the inverse Dower matrix undoes it to 1e-3.
+
+    >>> round_trip = ecg_to_vcg_matrix("standard") @ vcg_to_ecg_matrix("standard")
+    >>> np.allclose(round_trip, np.eye(3), atol=1e-3)
+    True
+    """
     return lead_synthesis_matrix(resolve_leads(leads)) @ DOWER
 
 

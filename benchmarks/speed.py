@@ -143,7 +143,7 @@ def main(argv=None):
     if args.smoke:
         sizes = dict(aug=(16, 500, 1), enc=(8, 500, 1), fit=(32, 500, 1, 16, 1))
     else:
-        sizes = dict(aug=(256, 2500, 5), enc=(256, 1000, 3), fit=(2048, 1000, 2, 256, 3))
+        sizes = dict(aug=(256, 2500, 20), enc=(256, 1000, 3), fit=(2048, 1000, 2, 256, 3))
     width, depth = 16, 2
     print(
         f"# sk3kg speed: torch {torch.__version__}, {torch.get_num_threads()} threads, "

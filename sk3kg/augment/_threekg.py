@@ -24,8 +24,9 @@ class ThreeKGAugment(nn.Module):
 
     Each call draws, per sample, a random rotation ``R`` and axis scaling
     ``S`` of the heart's vector and applies ``ECG' = D S R D^-1 ECG`` on the
-    leads (``D`` the Dower matrix, ``D^-1`` the inverse Dower matrix), as one
-    batched matrix product; then it zeroes one random contiguous block of
+    leads (``D`` the Dower matrix, ``D^-1`` the inverse Dower matrix), as a
+    batched matrix product (one per ~1 MiB block of samples on a CPU, one for
+    the whole batch on a GPU); then it zeroes one random contiguous block of
     ``floor(mask_ratio * T)`` time steps in every lead of every sample.
 
     Parameters

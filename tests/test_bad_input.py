@@ -254,6 +254,7 @@ def _as_rows(x):
 @example(projections=torch.ones((4, 3), dtype=torch.int64), with_groups=False)
 @example(projections=np.ones((4, 3), np.float32), with_groups=True)
 @example(projections=torch.ones((0, 3)), with_groups=False)
+@example(projections=torch.zeros((2, 1), dtype=torch.float16), with_groups=False)
 def test_ntxent_gives_a_loss_that_is_finite_for_finite_input_or_a_clear_refusal(
     projections, with_groups
 ):

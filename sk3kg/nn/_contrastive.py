@@ -209,7 +209,9 @@ class NTXentLoss(nn.Module):
         groups = torch.as_tensor(groups, device=projections.device).reshape(-1)
         if groups.shape[0] != n:
             raise ValueError(f"groups has {groups.shape[0]} entries for {n} samples.")
-        z = F.normalize(projections, dim=1)
+        # normalize's default eps (1e-12) is 0 in float16, which makes 0 / 0 of a zero row.
+        eps = max(1e-12, torch.finfo(projections.dtype).tiny)
+        z = F.normalize(projections, dim=1, eps=eps)
         itself = torch.eye(n_rows, dtype=torch.bool, device=z.device)
         logits = (z @ z.T / self.temperature).masked_fill(itself, float("-inf"))
         row_groups = torch.cat([groups, groups])

@@ -1,6 +1,7 @@
 """Tables and figures of the label-efficiency study."""
 
 import csv
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -115,7 +116,9 @@ def plot_per_class(path: Path, rows: list[dict], class_set: str, names: list[str
         chosen = [r["per_class_auc"] for r in rows if r["method"] == method
                   and r["fraction"] == fraction and r["class_set"] == class_set]  # fmt: skip
         if chosen:
-            grid[:, j] = np.nanmean([[c[n] for n in names] for c in chosen], axis=0)
+            with warnings.catch_warnings():  # a class without any defined AUC stays NaN (grey)
+                warnings.simplefilter("ignore", RuntimeWarning)
+                grid[:, j] = np.nanmean([[c[n] for n in names] for c in chosen], axis=0)
     fig, ax = plt.subplots(figsize=(1.2 + 0.9 * len(methods), 0.3 * len(names) + 1.5))
     cmap = plt.get_cmap("viridis").copy()
     cmap.set_bad("lightgrey")

@@ -215,6 +215,7 @@ def test_plot_views_does_not_shade_the_silent_baseline_of_a_clean_ecg(records):
     fig = plot_views(records["clean"], ThreeKGAugment(mask_ratio=0.0), n_views=1)
     assert (records["clean"] == 0).all(axis=0).any()  # the simulation's flat baseline
     assert not [p for ax in fig.axes for p in ax.patches]
+    assert not fig.legends, "no 'masked' legend when nothing is masked"
 
 
 def test_plot_views_takes_any_augmentation_and_lead_list(ecg):

@@ -169,7 +169,8 @@ def plot_views(
             _draw_trace(axes[i, j], column[lead], fs, active if j > 0 else None)
     for i, lead in enumerate(rows):
         axes[i, 0].set_ylabel(f"{leads[lead]} (mV)")
-    masked = Patch(color=MASK_COLOR, alpha=0.3, label="masked (set to zero)")
     fig.set_layout_engine("constrained")
-    fig.legend(handles=[masked], loc="outside lower right", frameon=False)
+    if any(patch.get_gid() == "masked" for ax in axes.flat for patch in ax.patches):
+        masked = Patch(color=MASK_COLOR, alpha=0.3, label="masked (set to zero)")
+        fig.legend(handles=[masked], loc="outside lower right", frameon=False)
     return fig

@@ -1,12 +1,18 @@
 """Shared fixtures: seeded randomness, generated ECGs and the shared sample data."""
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from hypothesis import settings
 
 from sk3kg.vcg import vcg_to_ecg
+
+# CI runs the same examples every time (HYPOTHESIS_PROFILE=ci); local runs explore new ones.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -215,6 +215,8 @@ def tensors(draw, leads=(3, 11, 12)):
 @SETTINGS
 @given(x=tensors())
 @example(x=torch.full((2, 12, 10), float("nan")))
+@example(x=torch.zeros((0, 12, 0)))
+@example(x=torch.zeros((1, 12, 0)))
 def test_augment_gives_finite_views_or_a_clear_refusal(x):
     try:
         views = ThreeKGAugment()(x, generator=torch.Generator().manual_seed(0))

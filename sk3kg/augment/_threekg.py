@@ -188,6 +188,8 @@ class ThreeKGAugment(nn.Module):
             The views, of the dtype and device of ``x``.
         """
         check_batch(x, len(self.leads), type(self).__name__)
+        if x.numel() == 0:
+            return x.clone()
         if not self.spatial:
             return mask_time(x, self.mask_ratio, generator)
         operators = self.spatial_operators(x, generator).index_select(2, self.inputs_used)

@@ -13,10 +13,10 @@ from ._spatial import ROTATION_ORDERS, SCALE_LAWS, random_rotations, random_scal
 
 MODES = ("project", "residual")
 
-# On a CPU the batch goes through the product and the mask in blocks of about
-# 1 MiB, which stay in the L2 cache between the two: 1.9x faster than whole-batch
-# passes over a 31 MB batch of 256 x 12 x 2500 (benchmarks/speed.py, 2-core EPYC).
-CPU_BLOCK_BYTES = 2**20
+# On a CPU the mask is applied in blocks of about 2 MiB of samples, whose 0/1
+# factors are gathered and used while they are in the L2 cache: 1.2x faster than
+# one whole-batch pass on 256 x 12 x 2500 (benchmarks/speed.py, 2-core EPYC).
+CPU_BLOCK_BYTES = 2**21
 
 
 class ThreeKGAugment(nn.Module):
@@ -24,9 +24,8 @@ class ThreeKGAugment(nn.Module):
 
     Each call draws, per sample, a random rotation ``R`` and axis scaling
     ``S`` of the heart's vector and applies ``ECG' = D S R D^-1 ECG`` on the
-    leads (``D`` the Dower matrix, ``D^-1`` the inverse Dower matrix), as a
-    batched matrix product (one per ~1 MiB block of samples on a CPU, one for
-    the whole batch on a GPU); then it zeroes one random contiguous block of
+    leads (``D`` the Dower matrix, ``D^-1`` the inverse Dower matrix), as one
+    batched matrix product; then it zeroes one random contiguous block of
     ``floor(mask_ratio * T)`` time steps in every lead of every sample.
 
     Parameters
@@ -114,12 +113,6 @@ class ThreeKGAugment(nn.Module):
             to_ecg = torch.as_tensor(vcg_to_ecg_matrix(self.leads))
         self.register_buffer("to_vcg", to_vcg, persistent=False)
         self.register_buffer("to_ecg", to_ecg, persistent=False)
-        # The product skips the leads the operator ignores (III, aVR, aVL, aVF
-        # in "project" mode): a third fewer multiplications on 12 leads.
-        used = torch.arange(len(self.leads))
-        if self.spatial and mode == "project":
-            used = torch.nonzero(to_vcg.abs().sum(0)).flatten()
-        self.register_buffer("inputs_used", used, persistent=False)
 
     def spatial_operators(
         self, x: torch.Tensor, generator: torch.Generator | None = None
@@ -192,36 +185,22 @@ class ThreeKGAugment(nn.Module):
             return x.clone()
         if not self.spatial:
             return mask_time(x, self.mask_ratio, generator)
-        operators = self.spatial_operators(x, generator).index_select(2, self.inputs_used)
-        rows = window_rows(x, generator) if self.mask_ratio > 0 else None
-        if torch.is_grad_enabled() and x.requires_grad:
-            # `out=` and in-place products are not differentiable: whole-batch passes.
-            views = torch.bmm(operators, x.index_select(1, self.inputs_used))
-            return views if rows is None else views * self._keep(x)[rows]
-        return self._views_in_blocks(x, operators, rows)
+        views = torch.bmm(self.spatial_operators(x, generator), x)
+        if self.mask_ratio == 0:
+            return views
+        return self._mask_in_blocks_(views, window_rows(x, generator))
 
-    def _keep(self, x: torch.Tensor) -> torch.Tensor:
-        """The kept-step patterns of :func:`block_windows`, as factors of ``x``'s dtype."""
-        length = x.shape[-1]
+    def _mask_in_blocks_(self, views: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        """Zero each lead's block in place, a cache-sized block of samples at a time on a CPU."""
+        batch, n_leads, length = views.shape
         width = math.floor(self.mask_ratio * length)
-        return block_windows(length, width, x.dtype, x.device, hidden=False)
-
-    def _views_in_blocks(
-        self, x: torch.Tensor, operators: torch.Tensor, rows: torch.Tensor | None
-    ) -> torch.Tensor:
-        """Product and mask, a cache-sized block of samples at a time on a CPU."""
-        batch, n_leads, _ = x.shape
-        views = torch.empty(x.shape, dtype=x.dtype, device=x.device)
-        step = batch if x.device.type != "cpu" else max(1, CPU_BLOCK_BYTES // x[0].nbytes)
-        every_lead = len(self.inputs_used) == n_leads
-        keep = None if rows is None else self._keep(x)
+        keep = block_windows(length, width, views.dtype, views.device, hidden=False)
+        sample_bytes = n_leads * length * views.element_size()
+        step = batch if views.device.type != "cpu" else max(1, CPU_BLOCK_BYTES // sample_bytes)
         for start in range(0, batch, step):
-            block, out = slice(start, start + step), views[start : start + step]
-            inputs = x[block] if every_lead else x[block].index_select(1, self.inputs_used)
-            torch.bmm(operators[block], inputs, out=out)
-            if keep is not None:
-                # Multiplying by 0/1 factors is ~10x faster than masked_fill_ on CPUs.
-                out.mul_(keep.index_select(0, rows[block].flatten()).view_as(out))
+            block = views[start : start + step]
+            # Multiplying by 0/1 factors is ~10x faster than masked_fill_ on CPUs.
+            block.mul_(keep.index_select(0, rows[start : start + step].flatten()).view_as(block))
         return views
 
     def extra_repr(self) -> str:

@@ -194,7 +194,9 @@ class ThreeKGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         its own process's batch; ``batch_size`` is per process either way.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, batch order and augmentations. On a CPU,
-        the same integer gives bit-identical embeddings.
+        the same integer gives bit-identical embeddings for the same number of
+        torch threads (a different thread count changes the order of float
+        sums, so the last digits).
     verbose : int, default=0
         When positive, print a per-epoch table and show a progress bar.
 

@@ -17,6 +17,7 @@ from ._paper import (
     amplitude_limits,
     check_ecg,
     draw_calibration,
+    lead_rows,
     paper_axes,
 )
 
@@ -42,15 +43,11 @@ class Panel(NamedTuple):
 
 def _layout(leads: tuple[str, ...], n: int, fs: float, rhythm_lead: str | None):
     """Rows of panels: the 3 x 4 clinical layout (+ rhythm strip), or one row per lead."""
-    seconds, requested = n / fs, rhythm_lead
+    seconds = n / fs
     if sorted(leads) != sorted(STANDARD_LEADS):
         return [[Panel(lead, lead, 0.0, seconds, 0, n)] for lead in leads]
     if rhythm_lead is not None:
-        rhythm_lead = {name.upper(): name for name in leads}.get(str(rhythm_lead).upper())
-        if rhythm_lead is None:
-            raise ValueError(
-                f"rhythm_lead={requested!r} is not one of the leads ({', '.join(leads)})."
-            )
+        rhythm_lead = leads[lead_rows(rhythm_lead, leads, "rhythm_lead")[0]]
     bounds = np.linspace(0.0, seconds, len(STANDARD_LAYOUT[0]) + 1)
     samples = [min(round(b * fs), n - 1) for b in bounds]
     rows = [

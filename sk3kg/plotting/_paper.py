@@ -58,6 +58,23 @@ def check_ecg(ecg, fs: float, leads: str | Sequence[str]) -> tuple[np.ndarray, t
     return signal.astype(np.float64, copy=False), leads
 
 
+def lead_rows(names, leads: tuple[str, ...], what: str) -> list[int]:
+    """Rows of ``leads`` that ``names`` (one name or several) refer to, ignoring case.
+
+    ``leads`` come from :func:`~sk3kg.vcg.resolve_leads`, so matching upper-cased
+    names is the same case-insensitive lookup.
+    """
+    requested = [names] if isinstance(names, str) else list(names)
+    rows = {lead.upper(): i for i, lead in enumerate(leads)}
+    unknown = [name for name in requested if str(name).upper() not in rows]
+    if not requested or unknown:
+        raise ValueError(
+            f"{what}={names!r} must name leads of the ECG ({', '.join(leads)}); "
+            f"unknown: {unknown!r}."
+        )
+    return [rows[str(name).upper()] for name in requested]
+
+
 def amplitude_limits(*traces: np.ndarray, headroom: float = 0.4) -> tuple[float, float]:
     """mV limits on 0.5 mV (5 mm) lines holding the traces and a 1 mV pulse from 0."""
     low = min(min(float(trace.min()) for trace in traces), 0.0) - 0.2

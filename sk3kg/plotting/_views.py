@@ -7,22 +7,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import Patch
 
-from ._paper import TRACE, check_ecg, to_numpy
+from ._paper import TRACE, check_ecg, lead_rows, to_numpy
 
 MASK_COLOR = "#f0a030"
-
-
-def _check_show_leads(show_leads, leads: tuple[str, ...]) -> list[int]:
-    if show_leads is None:
-        return list(range(len(leads)))
-    names = [show_leads] if isinstance(show_leads, str) else list(show_leads)
-    missing = [name for name in names if name not in leads]
-    if not names or missing:
-        raise ValueError(
-            f"show_leads must name leads of the ECG ({', '.join(leads)}); "
-            f"got {names!r}, unknown: {missing!r}."
-        )
-    return [leads.index(name) for name in names]
 
 
 def _generator(random_state):
@@ -116,7 +103,7 @@ def plot_views(
     leads : "standard" or list of str, default="standard"
         Names of the rows of ``ecg``.
     show_leads : list of str or None, default=("I", "II", "V1", "V4")
-        Leads to draw, one row each; None draws all.
+        Leads to draw, one row each, named in any case; None draws all.
     random_state : int, RandomState instance, torch.Generator or None, default=0
         Source of the views' randomness: an int seeds a new
         ``torch.Generator`` (``torch.Generator().manual_seed(random_state)``),
@@ -150,7 +137,7 @@ def plot_views(
     >>> plt.close(fig)
     """
     signal, leads = check_ecg(ecg, fs, leads)
-    rows = _check_show_leads(show_leads, leads)
+    rows = range(len(leads)) if show_leads is None else lead_rows(show_leads, leads, "show_leads")
     if isinstance(n_views, bool) or not isinstance(n_views, numbers.Integral) or n_views < 1:
         raise ValueError(f"n_views must be a positive integer, got {n_views!r}.")
     if augment is None:

@@ -3,19 +3,14 @@
 import importlib.util
 
 import numpy as np
-import torch
-from skorch import NeuralNet
-from skorch.callbacks import EarlyStopping
-from skorch.dataset import Dataset
-from skorch.helper import predefined_split
-from torch import nn
 
-from sk3kg import ThreeKGEmbedder
+from sk3kg import ECGClassifier, ThreeKGEmbedder
 from sk3kg.augment import StandardAugment, ThreeKGAugment
-from sk3kg.nn import build_encoder
+from sk3kg.metrics import macro_auc
 
 SELF_SUPERVISED = ("3kg", "3kg-spatial", "3kg-temporal", "3kg-shared", "simclr", "cmsc")
-ALL_METHODS = (*SELF_SUPERVISED, "random", "supervised", "minirocket")
+TRAINED_ON_LABELS = ("supervised", "3kg-finetune")
+ALL_METHODS = (*SELF_SUPERVISED, "random", *TRAINED_ON_LABELS, "minirocket")
 
 
 def has_minirocket() -> bool:
@@ -87,50 +82,41 @@ def minirocket_features(config: dict, X_train: np.ndarray, splits_X: dict) -> di
     return {name: rocket.transform(X.astype(np.float32)) for name, X in splits_X.items()}
 
 
-class _Classifier(nn.Module):
-    """The benchmark's encoder with a linear layer on top, trained end to end."""
+def _classifier(config, device, seed, embedder, linear_probe_epochs) -> ECGClassifier:
+    return ECGClassifier(
+        embedder,
+        linear_probe_epochs=linear_probe_epochs,
+        max_epochs=config["supervised_epochs"],
+        patience=config["patience"],
+        batch_size=config["batch_size"],
+        lr=config["lr"],
+        device=device,
+        random_state=seed,
+    )
 
-    def __init__(self, n_leads: int, n_classes: int, width: int, depth: int) -> None:
-        super().__init__()
-        self.encoder = build_encoder(n_leads, width=width, depth=depth)
-        self.linear = nn.Linear(self.encoder.embedding_dim, n_classes)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.linear(self.encoder(x))
+def classifier_scores(config, X, target, seed, device, embedder=None):
+    """Train an ``ECGClassifier`` on the labelled subset, early-stopped on the validation split.
 
-
-def supervised_scores(config, X, target, seed, device) -> tuple[np.ndarray, np.ndarray]:
-    """Train the same encoder end to end on the labelled subset; early-stop on validation.
-
-    Returns sigmoid scores of the test and validation records. Classes absent
-    from the labelled subset still get an output (the network learns they are
-    rare), so every method is scored on the same classes.
+    ``embedder=None`` trains an untrained encoder of the benchmark's size end to
+    end (``supervised``). A pretrained embedder is fine-tuned twice, directly
+    and after ``config["lp_epochs"]`` epochs of training the head alone (LP-FT),
+    and the one with the higher validation macro AUC is kept: the choice never
+    looks at the test split. Returns the test and validation probabilities and
+    the linear-probe epochs chosen.
     """
-    n_classes = target["train"].shape[1]
-    valid = Dataset(X["valid"], target["valid"].astype(np.float32))
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
-        net = NeuralNet(
-            _Classifier,
-            module__n_leads=X["train"].shape[1],
-            module__n_classes=n_classes,
-            module__width=config["width"],
-            module__depth=config["depth"],
-            criterion=nn.BCEWithLogitsLoss,
-            optimizer=torch.optim.AdamW,
-            lr=config["lr"],
-            max_epochs=config["supervised_epochs"],
-            batch_size=min(config["batch_size"], len(X["train"])),
-            iterator_train__shuffle=True,
-            train_split=predefined_split(valid),
-            callbacks=[EarlyStopping(patience=config["patience"], load_best=True)],
-            predict_nonlinearity=None,
-            device=device,
-            verbose=0,
-        )
-        net.fit(X["train"], target["train"].astype(np.float32))
-    scores = {
-        name: torch.sigmoid(torch.as_tensor(net.predict_proba(X[name]))).numpy()
-        for name in ("test", "valid")
-    }
-    return scores["test"], scores["valid"]
+    if embedder is None:
+        size = {k: config[k] for k in ("width", "depth")}
+        untrained = ThreeKGEmbedder(max_epochs=0, **size, device=device, random_state=seed)
+        candidates = [(untrained, 0)]
+    else:
+        candidates = [(embedder, 0), (embedder, config["lp_epochs"])]
+    best = None
+    for start, lp_epochs in candidates:
+        clf = _classifier(config, device, seed, start, lp_epochs)
+        clf.fit(X["train"], target["train"], X_val=X["valid"], y_val=target["valid"])
+        valid = clf.predict_proba(X["valid"])
+        auc = macro_auc(target["valid"], valid)
+        if best is None or auc > best[0]:
+            best = (auc, clf.predict_proba(X["test"]), valid, lp_epochs)
+    return best[1:]

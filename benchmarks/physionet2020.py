@@ -32,6 +32,7 @@ import torch
 from skorch.callbacks import EarlyStopping
 
 import sk3kg
+from sk3kg import ThreeKGEmbedder
 from sk3kg.datasets import (
     code_to_index,
     fetch_physionet2020,
@@ -40,19 +41,21 @@ from sk3kg.datasets import (
     load_physionet2020,
 )
 
-QUICK = ("3kg", "simclr", "cmsc", "random", "supervised", "minirocket")
+QUICK = ("3kg", "simclr", "cmsc", "random", "supervised", "3kg-finetune", "minirocket")
 FULL = ("3kg", "3kg-spatial", "3kg-temporal", "3kg-shared", "simclr", "cmsc", "random",
-        "supervised", "minirocket")  # fmt: skip
+        "supervised", "3kg-finetune", "minirocket")  # fmt: skip
 BASE = {
     "fs": 100, "duration": 10.0, "n_records": 2000, "methods": QUICK, "seeds": (0, 1, 2),
     "fractions": (0.01, 0.1, 1.0), "epochs": 20, "supervised_epochs": 15, "patience": 3,
+    "lp_epochs": 5,
     "batch_size": 128, "lr": 1e-3, "width": 16, "depth": 2, "temperature": 0.1,
     "n_segments": 1, "scale_range": False, "minirocket_kernels": 1000, "callbacks": None,
     "validation_fraction": None, "data": "auto",
 }  # fmt: skip
 PRESETS = {
     "smoke": {"n_records": 240, "duration": 5.0, "seeds": (0,), "fractions": (0.1, 1.0),
-              "epochs": 2, "supervised_epochs": 2, "batch_size": 64, "width": 8, "depth": 1,
+              "epochs": 2, "supervised_epochs": 2, "lp_epochs": 1, "batch_size": 64, "width": 8,
+              "depth": 1,
               "minirocket_kernels": 168},
     "quick": {},
     "full": {"methods": FULL, "n_records": 10000, "fs": 250, "seeds": (0, 1, 2, 3, 4),
@@ -60,7 +63,7 @@ PRESETS = {
     # The 3KG authors' settings (their public training code), for a GPU and the real data.
     "paper": {"data": "physionet2020", "fs": 500, "duration": 10.0, "n_segments": 2,
               "scale_range": True, "batch_size": 512, "epochs": 250, "supervised_epochs": 250,
-              "patience": 30, "width": 32, "seeds": (0, 1, 2, 3, 4),
+              "patience": 30, "lp_epochs": 30, "width": 32, "seeds": (0, 1, 2, 3, 4),
               "minirocket_kernels": 10000, "validation_fraction": 1 / 9,
               "callbacks": lambda: [EarlyStopping(patience=30)]},
 }  # fmt: skip
@@ -167,17 +170,27 @@ def load_data(args, config) -> dict:
 def _cache_key(method: str, config: dict, data: dict, split: dict) -> str:
     # Settings of the probe and of the supervised reference do not change pretraining.
     unrelated = {"seeds", "fractions", "verbose", "methods", "callbacks", "supervised_epochs",
-                 "patience"}  # fmt: skip
+                 "patience", "lp_epochs"}  # fmt: skip
     relevant = {k: v for k, v in config.items() if k not in unrelated}
     text = json.dumps([method, relevant, data["description"], split["train"].tolist()[:50],
                        len(split["train"]), sk3kg.__version__], default=str)  # fmt: skip
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def _cached(method, config, data, split, out: Path) -> tuple[Path, Path]:
+    """Where one method's features and pretrained encoder are cached."""
+    stem = out / "features" / f"{method}-{_cache_key(method, config, data, split)}"
+    return stem.with_suffix(".joblib"), stem.with_name(stem.name + "-encoder")
+
+
 def method_features(method, config, data, split, out: Path, device) -> dict:
-    """Features of every split for one method, pretrained once and cached in ``out``."""
-    cache = out / "features" / f"{method}-{_cache_key(method, config, data, split)}.joblib"
-    if cache.exists():
+    """Features of every split for one method, pretrained once and cached in ``out``.
+
+    The pretrained encoder is saved beside them (``save_pretrained``), for the
+    methods that fine-tune it.
+    """
+    cache, encoder = _cached(method, config, data, split, out)
+    if cache.exists() and (method == "minirocket" or encoder.exists()):
         print(f"[{method}] reusing {cache}")
         return joblib.load(cache)
     X = {name: data["X"][index] for name, index in split.items()}
@@ -186,6 +199,7 @@ def method_features(method, config, data, split, out: Path, device) -> dict:
         features = _methods.minirocket_features(config, X["train"], X)
     else:
         embedder, features = _methods.pretrain_and_embed(method, config, X["train"], X, device)
+        embedder.save_pretrained(encoder)
         if len(embedder.history_):
             losses = embedder.history_[:, "train_loss"]
             print(f"[{method}] contrastive loss {losses[0]:.3f} -> {losses[-1]:.3f} "
@@ -197,34 +211,51 @@ def method_features(method, config, data, split, out: Path, device) -> dict:
 
 
 def _score_one(method, config, data, split, features, y, subset, seed, device):
-    """Test scores of one method on one labelled subset (and the probe's C)."""
+    """Test scores of one method on one labelled subset, and what validation chose.
+
+    ``features`` are a probed method's features, or the pretrained embedder
+    that ``3kg-finetune`` starts from.
+    """
     labelled = {"train": y["train"][subset], "valid": y["valid"]}
-    if method == "supervised":
+    if method in _methods.TRAINED_ON_LABELS:
         X = {name: data["X"][index] for name, index in split.items()}
         X["train"] = X["train"][subset]
-        return _methods.supervised_scores(config, X, labelled, seed, device)[0], None
+        scores, _, lp_epochs = _methods.classifier_scores(
+            config, X, labelled, seed, device, embedder=features
+        )
+        return scores, {"lp_epochs": lp_epochs}
     F = {"train": features["train"][subset], "valid": features["valid"], "test": features["test"]}
     scores, _, c = _protocol.fit_probe(F, labelled, seed)
-    return scores, c
+    return scores, {"probe_C": c}
+
+
+def _method_input(method, config, data, split, out, device):
+    """What a method's rows start from: features, a pretrained embedder, or nothing."""
+    if method == "supervised":
+        return None
+    if method == "3kg-finetune":
+        encoder = _cached("3kg", config, data, split, out)[1]
+        if not encoder.exists():
+            method_features("3kg", config, data, split, out, device)
+        return ThreeKGEmbedder.from_pretrained(encoder)
+    return method_features(method, config, data, split, out, device)
 
 
 def run_method(method, config, data, split, out, device) -> tuple[list[dict], float]:
     """Every (class set, fraction, seed) row of one method, and its wall time."""
     start, rows = time.perf_counter(), []
-    features = None
-    if method != "supervised":
-        features = method_features(method, config, data, split, out, device)
+    features = _method_input(method, config, data, split, out, device)
     for class_set, target in data["targets"].items():
         codes, names = get_class_set(class_set).codes, get_class_set(class_set).abbreviations
         y = {name: target[index] for name, index in split.items()}
         for fraction in config["fractions"]:
             for seed in config["seeds"]:
                 subset = _protocol.labelled_subset(y["train"], fraction, seed)
-                scores, c = _score_one(method, config, data, split, features, y, subset, seed,
-                                       device)  # fmt: skip
+                scores, chosen = _score_one(method, config, data, split, features, y, subset,
+                                            seed, device)  # fmt: skip
                 row = _protocol.evaluate(y["test"], scores, codes, names)
                 row.update(method=method, class_set=class_set, fraction=fraction, seed=seed,
-                           n_labelled=len(subset), probe_C=c)  # fmt: skip
+                           n_labelled=len(subset), **chosen)  # fmt: skip
                 rows.append(row)
             auc = np.mean([r["macro_auc"] for r in rows[-len(config["seeds"]) :]])
             print(f"[{method}] {class_set} classes, {fraction:g} of labels: macro AUC {auc:.3f}")
@@ -240,8 +271,11 @@ PROTOCOL = (
     "regression, C in {0.01, 0.1, 1} chosen by validation macro AUC) is scored on "
     "the test split. Macro AUC averages the classes with both labels in the test split; "
     "a class absent from the labelled subset scores its prevalence (chance). The challenge "
-    "score thresholds probabilities at 0.5. `supervised` trains the same encoder end to "
-    "end on the labelled subset with early stopping on the validation loss."
+    "score thresholds probabilities at 0.5. `supervised` trains the same encoder from "
+    "random weights end to end on the labelled subset (sk3kg.ECGClassifier, early stopping "
+    "on the validation loss); `3kg-finetune` fine-tunes the pretrained 3KG encoder the same "
+    "way, directly or after training the head alone first (LP-FT), whichever scores the "
+    "higher validation macro AUC."
 )
 
 

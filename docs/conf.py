@@ -37,7 +37,6 @@ nitpicky = False
 
 # API reference: one page per public name, generated from the docstrings.
 autosummary_generate = True
-autodoc_default_options = {"inherited-members": False}
 autodoc_typehints = "none"
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False

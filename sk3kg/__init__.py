@@ -1,6 +1,7 @@
 """sk3kg: 3KG contrastive pretraining of 12-lead ECGs, for scikit-learn.
 
-The estimator :class:`ThreeKGEmbedder` learns ECG embeddings without labels;
+The estimator :class:`ThreeKGEmbedder` learns ECG embeddings without labels and
+:class:`ECGClassifier` fine-tunes them (or trains from scratch) on labelled ECGs;
 the subpackages hold its parts: :mod:`sk3kg.vcg` (lead geometry),
 :mod:`sk3kg.augment` (the 3KG views), :mod:`sk3kg.nn` (encoder and loss),
 :mod:`sk3kg.datasets` (PhysioNet 2020 and the simulator), :mod:`sk3kg.metrics`.
@@ -11,11 +12,22 @@ import importlib
 #: Version of sk3kg, a :pep:`440` string (``".devN"`` marks an unreleased version).
 __version__ = "0.1.0.dev0"
 
-__all__ = ["ContrastiveNet", "ThreeKGEmbedder", "__version__"]
+__all__ = [
+    "ContrastiveNet",
+    "ECGClassifier",
+    "FineTuneNet",
+    "ThreeKGEmbedder",
+    "__version__",
+]
 
 # Imported on first use: the estimator needs torch, whose import takes seconds and
 # ~0.4 GiB, which dataset readers and their worker processes do not need.
-_LAZY = {"ContrastiveNet": "._contrastive_net", "ThreeKGEmbedder": "._embedder"}
+_LAZY = {
+    "ContrastiveNet": "._contrastive_net",
+    "ECGClassifier": "._classifier",
+    "FineTuneNet": "._finetune_net",
+    "ThreeKGEmbedder": "._embedder",
+}
 
 
 def __getattr__(name: str):

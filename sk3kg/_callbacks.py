@@ -5,10 +5,12 @@ import math
 import os
 import pickle
 import shutil
+import sys
 from pathlib import Path
 
 import torch
-from skorch.callbacks import Callback, LRScheduler
+from skorch.callbacks import Callback, LRScheduler, PrintLog
+from skorch.utils import Ansi
 from torch.nn.parallel import DistributedDataParallel
 
 
@@ -195,3 +197,22 @@ def restore_checkpoint(net) -> int:
         if isinstance(callback, TrainingCheckpoint):
             return callback.restore(net)
     return 0
+
+
+class TerminalPrintLog(PrintLog):
+    """skorch's per-epoch table, coloured only when standard output is a terminal.
+
+    skorch colours the best values with ANSI codes; written to a file or a
+    pipe, those codes are noise (``\\x1b[36m0.5432\\x1b[0m``).
+    """
+
+    def format_row(self, row, key, color):
+        text = super().format_row(row, key, color)
+        if isinstance(text, str) and not _stdout_is_terminal():
+            text = text.replace(color, "").replace(Ansi.ENDC.value, "")
+        return text
+
+
+def _stdout_is_terminal() -> bool:
+    isatty = getattr(sys.stdout, "isatty", None)
+    return bool(isatty and isatty())

@@ -1,5 +1,6 @@
 """The skorch net that runs contrastive pretraining, customised through skorch's hooks."""
 
+import contextlib
 import threading
 
 import numpy as np
@@ -20,6 +21,14 @@ from ._distributed import (
 # lock keeps two fits in threads of one process (e.g. joblib's threading or Dask
 # backends) from reseeding it under each other.
 _GLOBAL_RNG = threading.Lock()
+
+
+@contextlib.contextmanager
+def seeded_weights(seed: int):
+    """Draw weights from torch's global generator seeded with ``seed``, leaving it as it was."""
+    with _GLOBAL_RNG, torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
 
 
 def _derived_seed(*entropy: int) -> int:
@@ -145,8 +154,7 @@ class ContrastiveNet(NeuralNet):
         self : ContrastiveNet
             The net, with ``module_``, ``augment_`` and the generators set.
         """
-        with _GLOBAL_RNG, torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.seed)
+        with seeded_weights(self.seed):
             super().initialize_module()
         self.augment_ = self.augment
         self.train_generator_ = torch.Generator(self.device).manual_seed(self.seed + 1)

@@ -33,13 +33,27 @@ def _to_float32(array: np.ndarray) -> np.ndarray:
 
 
 def check_finite_batch(signals: np.ndarray, indices: Sequence[int]) -> None:
-    """Raise a ValueError naming the first sample of the batch with NaN or infinite values."""
+    """Raise a ValueError naming the first samples of the batch with NaN or infinite values.
+
+    In-memory inputs are checked whole and streamed ones batch by batch, with
+    this one message.
+    """
     finite = np.isfinite(signals).reshape(len(signals), -1).all(axis=1)
     if not finite.all():
-        bad = int(np.asarray(indices)[np.argmin(finite)])
+        bad = np.asarray(indices)[~finite]
+        named = ", ".join(str(int(i)) for i in bad[:5]) + (", ..." if len(bad) > 5 else "")
+        if len(bad) == 1:
+            which, fix = (
+                f"Sample {named} of X contains",
+                "it (e.g. interpolate the gaps) or leave that sample",
+            )
+        else:
+            which, fix = (
+                f"Samples {named} of X contain",
+                "them (e.g. interpolate the gaps) or leave those samples",
+            )
         raise ValueError(
-            f"Sample {bad} of X contains NaN or infinite values (or values beyond float32's "
-            "range). Repair it (e.g. interpolate the gaps) or leave that sample out."
+            f"{which} NaN or infinite values (or values beyond float32's range). Repair {fix} out."
         )
 
 
@@ -175,14 +189,16 @@ def dataset_reader(dataset: Dataset, sample_shape=None) -> DatasetReader:
 
 
 class SignalDataset(Dataset):
-    """``(signal, group code)`` pairs read from a reader one batch at a time.
+    """``(signal, target)`` pairs read from a reader one batch at a time.
 
     Parameters
     ----------
     reader : ArrayReader, FileReader or DatasetReader
         Where the signals come from.
-    codes : ndarray of shape (n_samples,), default=None
-        Integer group codes; ``None`` gives each sample its own index.
+    codes : ndarray of shape (n_samples,) or (n_samples, n_labels), default=None
+        The targets, kept in their dtype: integer group codes for pretraining,
+        class indices or 0/1 label rows for a classifier. ``None`` gives each
+        sample its own index (int64).
     check_finite : bool, default=True
         Refuse NaN or infinite values batch by batch, naming the sample.
     """
@@ -197,7 +213,10 @@ class SignalDataset(Dataset):
         signals = self.reader.read(indices)
         if self.check_finite:
             check_finite_batch(signals, indices)
-        codes = np.asarray(indices if self.codes is None else self.codes[indices], np.int64)
+        if self.codes is None:
+            codes = np.asarray(indices, np.int64)
+        else:
+            codes = self.codes[np.asarray(indices, dtype=np.intp)]
         return list(zip(signals, codes, strict=True))
 
     def __getitem__(self, index: int):

@@ -14,17 +14,26 @@ from sklearn.base import (
 )
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import ProgressBar
-from skorch.dataset import ValidSplit, unpack_data
-from torch.utils.data import Dataset
+from skorch.dataset import ValidSplit
 
-from ._callbacks import StopOnDivergence, TrainingCheckpoint, restore_checkpoint
+from ._callbacks import (
+    StopOnDivergence,
+    TerminalPrintLog,
+    TrainingCheckpoint,
+    restore_checkpoint,
+)
 from ._contrastive_net import ContrastiveNet
-from ._data import ArrayReader, SignalDataset, dataset_reader, is_memory_mapped, memmap_reader
+from ._data import SignalDataset
 from ._distributed import join_process_group, local_device, rank_and_world_size
+from ._inference import forward_in_batches
+from ._onnx import OnnxExportMixin
+from ._pretrained import PretrainedMixin
+from ._signals import validate_signals
 from .augment import ThreeKGAugment
 from .nn import ContrastiveModel, NTXentLoss, build_encoder
+from .nn._pretrained import load_state_strictly
 from .vcg import resolve_leads
 
 
@@ -45,47 +54,6 @@ def _contrastive_model(
 _MODEL_SIZE = ("lead_mode", "width", "depth", "n_stages", "kernel_size", "projection_dim")
 
 
-def _check_flattened(n_columns: int, n_leads: int) -> None:
-    if n_columns % n_leads:
-        raise ValueError(
-            f"X has {n_columns} columns, not a multiple of its {n_leads} leads; "
-            "pass (n_samples, n_leads, n_timepoints) or leads flattened one "
-            "after the other."
-        )
-
-
-def _ndim(X) -> int | None:
-    """Dimensions of an array or nested list; None when numpy cannot tell (ragged)."""
-    if hasattr(X, "ndim"):
-        return X.ndim
-    if isinstance(X, list | tuple):
-        try:
-            return np.ndim(X)
-        except ValueError:
-            return None
-    return None
-
-
-def _check_ndim(ndim: int, shape) -> None:
-    if ndim not in (2, 3):
-        raise ValueError(
-            f"X must have shape (n_samples, n_leads, n_timepoints) or (n_samples, "
-            f"n_leads * n_timepoints); got {ndim} dimension(s) {tuple(shape)}. Reshape "
-            "your data, e.g. ecg.reshape(1, n_leads, -1) for a single ECG."
-        )
-
-
-def _streamed_shape(X: np.ndarray, n_leads: int) -> tuple[int, int, int]:
-    """``(n_samples, n_leads, n_timepoints)`` of a memory-mapped X, from its shape alone."""
-    _check_ndim(X.ndim, X.shape)
-    if X.shape[0] == 0:
-        raise ValueError(f"Found array with 0 sample(s) (shape={X.shape}); pass some ECGs.")
-    if X.ndim == 3:
-        return X.shape
-    _check_flattened(X.shape[1], n_leads)
-    return X.shape[0], n_leads, X.shape[1] // n_leads
-
-
 def _check_embeddings(embeddings: np.ndarray) -> None:
     finite = np.isfinite(embeddings).all(axis=1)
     if not finite.all():
@@ -103,7 +71,24 @@ def _resolve_device(device: str) -> str:
     return device
 
 
-class ThreeKGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+def _load_warm_start(net: ContrastiveNet, state: dict) -> None:
+    """Start ``net`` from the weights of the previous fit (``warm_start=True``)."""
+    load_state_strictly(
+        net.module_,
+        state,
+        "warm_start=True, but the fitted model differs from the one fit builds now "
+        f"({{mismatch}}). Keep the leads and {', '.join(_MODEL_SIZE)} of the fitted "
+        "model, or set warm_start=False to start from new weights.",
+    )
+
+
+class ThreeKGEmbedder(
+    PretrainedMixin,
+    OnnxExportMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    BaseEstimator,
+):
     """Learn ECG embeddings without labels by 3KG contrastive pretraining.
 
     ``fit`` trains a 1D ResNet encoder so that two random 3KG views of the
@@ -177,6 +162,12 @@ class ThreeKGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         with memory-mapped arrays and Datasets, see Notes).
     callbacks : list of skorch callbacks, default=None
         Extra skorch callbacks (early stopping, learning-rate schedulers).
+    warm_start : bool, default=False
+        When the embedder is already fitted (or loaded with
+        :meth:`from_pretrained`), ``fit`` starts from its current weights,
+        projection head included, instead of new random ones (the optimizer
+        and the history start anew). The model size and the number of leads
+        must be those of the fitted model.
     checkpoint_dir : str or path-like, default=None
         Folder where the run is saved after every epoch (weights, optimizer,
         history, learning-rate schedules; written atomically, by rank 0 only).
@@ -214,6 +205,8 @@ class ThreeKGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         Number of leads seen during fit.
     n_timepoints_in_ : int
         Signal length seen during fit.
+    n_samples_fit_ : int
+        Number of samples seen during fit.
     embedding_dim_ : int
         Size of the embeddings ``transform`` returns.
 
@@ -232,6 +225,12 @@ class ThreeKGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     infinity batch by batch as they are read. A NaN or infinite loss stops
     ``fit`` with an error naming the epoch and batch. See ``docs/scaling.rst``
     for ``torchrun`` commands, Dask searches and resuming.
+
+    :meth:`save_pretrained` writes the fitted embedder to a folder (JSON and
+    safetensors, no pickle) and :meth:`from_pretrained` loads it back;
+    ``ThreeKGEmbedder.from_pretrained(path).set_params(warm_start=True).fit(X)``
+    continues pretraining from the saved weights, and
+    :func:`sk3kg.nn.load_encoder` rebuilds the bare torch encoder.
 
     References
     ----------
@@ -259,6 +258,9 @@ class ThreeKGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     True
     """
 
+    # A checkpoint folder belongs to the machine that trained: not saved by save_pretrained.
+    _pretrained_unsaved_params = ("checkpoint_dir",)
+
     _parameter_constraints: dict = {
         "angle": [Interval(Real, 0, 180, closed="both")],
         "scale": [Interval(Real, 1, None, closed="left")],
@@ -283,6 +285,7 @@ class ThreeKGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         "device": [str],
         "num_workers": [Interval(Integral, 0, None, closed="left")],
         "callbacks": [None, list],
+        "warm_start": ["boolean"],
         "checkpoint_dir": [None, str, os.PathLike],
         "distributed": [StrOptions({"auto"}), "boolean"],
         "gather_negatives": ["boolean"],
@@ -316,6 +319,7 @@ class ThreeKGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         device="auto",
         num_workers=0,
         callbacks=None,
+        warm_start=False,
         checkpoint_dir=None,
         distributed="auto",
         gather_negatives=True,
@@ -345,6 +349,7 @@ class ThreeKGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self.device = device
         self.num_workers = num_workers
         self.callbacks = callbacks
+        self.warm_start = warm_start
         self.checkpoint_dir = checkpoint_dir
         self.distributed = distributed
         self.gather_negatives = gather_negatives
@@ -375,6 +380,7 @@ class ThreeKGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self : ThreeKGEmbedder
             The fitted embedder.
         """
+        previous = self._warm_start_state()
         reader, streamed = self._validate_signals(X, reset=True)
         n_samples = len(reader)
         if n_samples < 2:
@@ -386,15 +392,16 @@ class ThreeKGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         distributed = self.distributed is not False and join_process_group(
             required=self.distributed is True
         )
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        net = self._build_net(seed, n_samples, distributed)
+        net = self._build_net(self._draw_seed(), n_samples, distributed)
         net.initialize()
+        if previous is not None:
+            _load_warm_start(net, previous)
         epochs_done = restore_checkpoint(net)
         if epochs_done < self.max_epochs:
             dataset = SignalDataset(reader, codes, check_finite=streamed)
             net.partial_fit(dataset, epochs=self.max_epochs - epochs_done)
         # Set only now: a fit that raised (e.g. diverged) leaves no fitted model behind.
-        self.net_ = net
+        self.net_, self.n_samples_fit_ = net, n_samples
         return self
 
     def transform(self, X):
@@ -414,20 +421,7 @@ class ThreeKGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         check_is_fitted(self, "net_")
         reader, streamed = self._validate_signals(X, reset=False)
         dataset = SignalDataset(reader, check_finite=streamed)
-        net, encoder = self.net_, self.encoder_
-        was_training = encoder.training
-        encoder.eval()
-        embeddings = np.empty((len(dataset), self.embedding_dim_), dtype=np.float32)
-        start = 0
-        try:
-            with torch.inference_mode():
-                for batch in net.get_iterator(dataset, training=False):
-                    x = torch.as_tensor(unpack_data(batch)[0], device=net.device)
-                    chunk = encoder(x).float().cpu().numpy()
-                    embeddings[start : start + len(chunk)] = chunk
-                    start += len(chunk)
-        finally:
-            encoder.train(was_training)
+        embeddings = forward_in_batches(self.net_, self.encoder_, dataset, self.embedding_dim_)
         _check_embeddings(embeddings)
         return embeddings
 
@@ -490,9 +484,13 @@ class ThreeKGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             iterator_valid__generator=torch.Generator().manual_seed(seed + 4),
             train_split=self._train_split(seed),
             callbacks=self._callbacks(n_samples, bool(self.verbose) and is_main, distributed),
+            callbacks__print_log=TerminalPrintLog(),
             device=device,
             verbose=self.verbose if is_main else 0,
         )
+
+    def _draw_seed(self) -> int:
+        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 
     def _train_split(self, seed: int):
         if self.validation_fraction is None:
@@ -528,66 +526,9 @@ class ThreeKGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         )
 
     def _validate_signals(self, X, *, reset: bool):
-        """Check ``X``; return a reader of its float32 samples and whether it streams.
-
-        In-memory arrays are validated whole by scikit-learn; memory-mapped
-        arrays and Datasets only by shape here, their values batch by batch
-        as they are read (``streamed=True``).
-        """
+        """Check ``X``; return a reader of its float32 samples and whether it streams."""
         n_leads = len(resolve_leads(self.leads)) if reset else self.n_leads_in_
-        if isinstance(X, Dataset):
-            reader = dataset_reader(X)
-            shape = (len(reader), *reader.sample_shape)
-        elif is_memory_mapped(X):
-            shape = _streamed_shape(X, n_leads)
-            reader = memmap_reader(X, *shape[1:])
-        else:
-            signals = self._validate_array(X, n_leads, reset)
-            return ArrayReader(signals, signals.shape[1:]), False
-        self._check_shape(shape, n_leads, reset)
-        if reset:
-            self.n_features_in_ = shape[1] * shape[2]
-            if hasattr(self, "feature_names_in_"):
-                del self.feature_names_in_
-        return reader, True
-
-    def _validate_array(self, X, n_leads: int, reset: bool) -> np.ndarray:
-        ndim = _ndim(X)
-        if ndim is not None and ndim not in (2, 3):
-            _check_ndim(ndim, np.shape(X))
-        if ndim == 3:
-            X = check_array(X, dtype=np.float32, allow_nd=True, input_name="X")
-            self._check_shape(X.shape, n_leads, reset)
-            flat = validate_data(self, X.reshape(X.shape[0], -1), reset=reset, dtype=np.float32)
-        else:
-            flat = validate_data(self, X, reset=reset, dtype=np.float32)
-            _check_flattened(flat.shape[1], n_leads)
-            self._check_shape((flat.shape[0], n_leads, flat.shape[1] // n_leads), n_leads, reset)
-        return flat.reshape(flat.shape[0], n_leads, -1)
-
-    def _check_shape(self, shape, n_leads: int, reset: bool) -> None:
-        """Refuse other lead counts or lengths than expected; record them on ``reset``."""
-        if shape[1] != n_leads:
-            raise ValueError(
-                f"X has {shape[1]} leads (shape {tuple(shape)}) but the embedder "
-                f"{'expects' if reset else 'was fitted on'} {n_leads}; "
-                "set leads= to the names of X's rows."
-            )
-        if not reset and shape[2] != self.n_timepoints_in_:
-            raise ValueError(
-                f"X has signals of {shape[2]} time steps but the embedder was "
-                f"fitted on {self.n_timepoints_in_}; crop, pad or resample to "
-                f"{self.n_timepoints_in_}."
-            )
-        min_length = 2**self.n_stages
-        if reset and shape[2] < min_length:
-            raise ValueError(
-                f"Signals of {shape[2]} time step(s) per lead (X has "
-                f"{shape[1] * shape[2]} feature(s)) are shorter than the encoder's minimum of "
-                f"{min_length} (2 ** n_stages); pass longer signals or lower n_stages."
-            )
-        if reset:
-            self.n_leads_in_, self.n_timepoints_in_ = shape[1:]
+        return validate_signals(self, X, n_leads=n_leads, min_length=2**self.n_stages, reset=reset)
 
     def _encode_groups(self, groups, n_samples: int) -> np.ndarray:
         if groups is None:
@@ -599,3 +540,31 @@ class ThreeKGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 f"got shape {groups.shape}."
             )
         return np.unique(groups, return_inverse=True)[1].reshape(-1)
+
+    def _onnx_module(self) -> tuple[torch.nn.Module, list[str]]:
+        """The network ``export_onnx`` writes: the encoder, whose output is the embedding."""
+        return self.encoder_, ["embedding"]
+
+    def _onnx_leads(self) -> list[str]:
+        """Names of the exported model's input rows, in order."""
+        return list(resolve_leads(self.leads))
+
+    def _warm_start_state(self) -> dict | None:
+        """Weights that ``fit`` starts from: the fitted model's under ``warm_start``."""
+        if not (self.warm_start and hasattr(self, "net_")):
+            return None
+        return self.net_.module_.state_dict()
+
+    def _pretrained_fitted(self) -> dict:
+        """Fitted shapes saved by ``save_pretrained`` (a hook of ``PretrainedMixin``)."""
+        return {
+            **self._pretrained_shapes(),
+            "embedding_dim_": self.embedding_dim_,
+            "leads": self._onnx_leads(),
+        }
+
+    def _restore_pretrained(self, fitted: dict) -> None:
+        """Set the fitted attributes and build the untrained net, as ``fit`` would."""
+        self._restore_shapes(fitted)
+        net = self._build_net(self._draw_seed(), self.n_samples_fit_, distributed=False)
+        self.net_ = net.initialize()

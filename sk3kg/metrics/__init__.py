@@ -1,11 +1,14 @@
 """Metrics of multilabel ECG diagnosis: ROC AUC per class, per subgroup and macro, a
-model-selection scorer, and the official PhysioNet/CinC Challenge 2020 score."""
+model-selection scorer, F1-maximising thresholds, and the official PhysioNet/CinC Challenge
+2020 score."""
 
 from ._challenge import challenge_score
 from ._ranking import macro_auc, multilabel_auc_scorer, per_class_auc, subgroup_auc
+from ._thresholds import f1_thresholds
 
 __all__ = [
     "challenge_score",
+    "f1_thresholds",
     "macro_auc",
     "multilabel_auc_scorer",
     "per_class_auc",

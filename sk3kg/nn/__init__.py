@@ -1,14 +1,18 @@
-"""Network and loss: the 1D ResNet encoder, the projection head and NT-Xent."""
+"""Network and loss: the 1D ResNet encoder, the projection head, NT-Xent, the classifier."""
 
+from ._classifier import ClassifierModel
 from ._contrastive import ContrastiveModel, NTXentLoss, ProjectionHead
+from ._pretrained import load_encoder
 from ._resnet import BasicBlock1d, LeadSharedEncoder, ResNet1d, build_encoder
 
 __all__ = [
     "BasicBlock1d",
+    "ClassifierModel",
     "ContrastiveModel",
     "LeadSharedEncoder",
     "NTXentLoss",
     "ProjectionHead",
     "ResNet1d",
     "build_encoder",
+    "load_encoder",
 ]

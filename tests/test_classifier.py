@@ -1,0 +1,283 @@
+"""ECGClassifier: fine-tuning, linear probes, LP-FT, thresholds and the scikit-learn contract."""
+
+import pickle
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.frozen import FrozenEstimator
+from sklearn.metrics import log_loss
+from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.pipeline import Pipeline
+
+from sk3kg import ECGClassifier, ThreeKGEmbedder
+from sk3kg.augment import ThreeKGAugment
+from sk3kg.metrics import f1_thresholds, macro_auc, multilabel_auc_scorer
+
+TINY = {"width": 4, "depth": 1, "batch_size": 16, "random_state": 0}
+FAST = {"max_epochs": 8, "batch_size": 16, "lr": 1e-2, "random_state": 0}
+
+
+def _labelled_ecgs(rng, n=96, length=128):
+    """ECGs with 3 labels, each a sinusoid of its own frequency added to some leads."""
+    y = (rng.random((n, 3)) < 0.4).astype(int)
+    t = np.arange(length) / 100.0
+    X = rng.normal(scale=0.3, size=(n, 12, length))
+    for label, hz in enumerate((3.0, 9.0, 17.0)):
+        X += y[:, label, None, None] * np.sin(2 * np.pi * hz * t)
+    return X.astype(np.float32), y
+
+
+@pytest.fixture
+def data(rng):
+    return _labelled_ecgs(rng)
+
+
+def _encoder_state(estimator):
+    return {k: v.clone() for k, v in estimator.encoder_.state_dict().items()}
+
+
+def _same_state(a, b):
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_multilabel_y_gives_ovr_shaped_probabilities_that_learn(data):
+    X, y = data
+    clf = ECGClassifier(ThreeKGEmbedder(max_epochs=0, **TINY), **FAST).fit(X[:64], y[:64])
+    proba = clf.predict_proba(X[64:])
+    assert proba.shape == (32, 3) and clf.classes_.tolist() == [0, 1, 2]
+    assert macro_auc(y[64:], proba) > 0.9
+    assert multilabel_auc_scorer(clf, X[64:], y[64:]) == pytest.approx(macro_auc(y[64:], proba))
+    np.testing.assert_array_equal(clf.predict(X[64:]), (proba >= 0.5).astype(int))
+
+
+def test_decision_function_returns_the_logits_behind_the_probabilities(data):
+    X, y = data
+    clf = ECGClassifier(ThreeKGEmbedder(max_epochs=0, **TINY), max_epochs=1, random_state=0)
+    clf.fit(X, y)
+    logits = clf.decision_function(X)
+    np.testing.assert_allclose(clf.predict_proba(X), 1 / (1 + np.exp(-logits)), rtol=1e-5)
+
+
+def test_one_label_per_ecg_gives_a_softmax_classifier(data):
+    X, y = data
+    labels = np.array(["AF", "NSR", "PAC"])[y.argmax(axis=1)]
+    clf = ECGClassifier(ThreeKGEmbedder(max_epochs=0, **TINY), **FAST).fit(X, labels)
+    proba = clf.predict_proba(X)
+    assert clf.classes_.tolist() == ["AF", "NSR", "PAC"]
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+    assert set(clf.predict(X)) <= set(clf.classes_)
+    assert clf.decision_function(X).shape == (96, 3)
+
+
+def test_binary_labels_give_a_one_column_decision_function(data):
+    X, y = data
+    clf = ECGClassifier(ThreeKGEmbedder(max_epochs=0, **TINY), max_epochs=1, random_state=0)
+    clf.fit(X, y[:, 0])
+    decision = clf.decision_function(X)
+    assert decision.shape == (96,)
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[(decision > 0).astype(int)])
+
+
+def test_no_embedder_trains_a_default_size_encoder_from_scratch(data):
+    X, y = data
+    clf = ECGClassifier(max_epochs=1, batch_size=32, random_state=0).fit(X, y)
+    assert clf.embedder_ is None
+    assert clf.encoder_.embedding_dim == ThreeKGEmbedder().width * 2 ** (4 - 1)
+
+
+def test_an_unfitted_embedder_is_cloned_and_pretrained_on_x_first(data):
+    X, y = data
+    embedder = ThreeKGEmbedder(max_epochs=2, **TINY)
+    clf = ECGClassifier(embedder, max_epochs=1, random_state=0).fit(X, y)
+    assert not hasattr(embedder, "net_")
+    assert len(clf.embedder_.history_) == 2
+    assert clf.embedder_.n_timepoints_in_ == X.shape[2]
+
+
+def test_a_fitted_embedder_is_the_start_and_is_never_changed(data):
+    X, y = data
+    embedder = ThreeKGEmbedder(max_epochs=1, **TINY).fit(X)
+    before = _encoder_state(embedder)
+    embedding = embedder.transform(X[:8])
+    start = ECGClassifier(embedder, max_epochs=0, random_state=0).fit(X, y)
+    assert _same_state(_encoder_state(start), before)
+    tuned = ECGClassifier(embedder, max_epochs=2, random_state=0).fit(X, y)
+    assert not _same_state(_encoder_state(tuned), before)
+    assert _same_state(_encoder_state(embedder), before)
+    np.testing.assert_array_equal(embedder.transform(X[:8]), embedding)
+    assert tuned.embedder_ is embedder
+
+
+def test_freeze_encoder_trains_the_head_alone_and_keeps_batch_norm_statistics(data):
+    X, y = data
+    embedder = ThreeKGEmbedder(max_epochs=1, **TINY).fit(X)
+    clf = ECGClassifier(embedder, freeze_encoder=True, **FAST).fit(X, y)
+    assert _same_state(_encoder_state(clf), _encoder_state(embedder))  # running stats too
+    np.testing.assert_allclose(
+        clf.decision_function(X),
+        embedder.transform(X) @ clf.net_.module_.head.weight.detach().numpy().T
+        + clf.net_.module_.head.bias.detach().numpy(),
+        rtol=1e-4,
+        atol=1e-5,
+    )
+
+
+def test_linear_probe_epochs_train_the_head_first_then_everything(data):
+    X, y = data
+    embedder = ThreeKGEmbedder(max_epochs=1, **TINY).fit(X)
+    probe_only = ECGClassifier(embedder, linear_probe_epochs=2, max_epochs=0, random_state=0)
+    probe_only.fit(X, y)
+    assert len(probe_only.history_) == 2
+    assert _same_state(_encoder_state(probe_only), _encoder_state(embedder))
+    lp_ft = ECGClassifier(embedder, linear_probe_epochs=2, max_epochs=2, random_state=0)
+    lp_ft.fit(X, y)
+    assert len(lp_ft.history_) == 4
+    assert not _same_state(_encoder_state(lp_ft), _encoder_state(embedder))
+    assert all(p.requires_grad for p in lp_ft.encoder_.parameters())
+
+
+def test_encoder_lr_scale_zero_leaves_the_encoder_weights_in_place(data):
+    X, y = data
+    embedder = ThreeKGEmbedder(max_epochs=1, **TINY).fit(X)
+    clf = ECGClassifier(embedder, encoder_lr_scale=0.0, max_epochs=2, random_state=0).fit(X, y)
+    before = dict(embedder.encoder_.named_parameters())
+    for name, weight in clf.encoder_.named_parameters():
+        assert torch.equal(weight, before[name]), name
+
+
+def test_balanced_class_weight_weighs_positives_by_their_rarity(data):
+    X, y = data
+    y = y.copy()
+    y[:, 2] = 0
+    y[:4, 2] = 1  # 4 of 96
+    clf = ECGClassifier(max_epochs=0, class_weight="balanced", validation_fraction=None)
+    clf.fit(X, y)
+    expected = (96 - y.sum(axis=0)) / y.sum(axis=0)
+    np.testing.assert_allclose(clf.net_.criterion_.pos_weight.numpy(), expected, rtol=1e-6)
+
+
+def test_early_stopping_keeps_the_weights_of_the_best_validation_epoch(data):
+    X, y = data
+    clf = ECGClassifier(
+        ThreeKGEmbedder(max_epochs=0, **TINY), max_epochs=12, lr=3e-2, patience=2, random_state=0
+    )
+    clf.fit(X[:64], y[:64], X_val=X[64:], y_val=y[64:])
+    valid_losses = clf.history_[:, "valid_loss"]
+    kept = log_loss(y[64:].ravel(), clf.predict_proba(X[64:]).ravel())
+    assert kept == pytest.approx(min(valid_losses), rel=1e-4)
+
+
+def test_auto_thresholds_maximise_f1_on_the_validation_data(data):
+    X, y = data
+    clf = ECGClassifier(ThreeKGEmbedder(max_epochs=0, **TINY), threshold="auto", **FAST)
+    clf.fit(X[:64], y[:64], X_val=X[64:], y_val=y[64:])
+    expected = f1_thresholds(y[64:], clf.predict_proba(X[64:]))
+    np.testing.assert_array_equal(clf.thresholds_, expected)
+    np.testing.assert_array_equal(clf.predict(X), (clf.predict_proba(X) >= expected).astype(int))
+
+
+def test_training_augmentation_changes_the_model_but_not_prediction(data):
+    X, y = data
+    plain = ECGClassifier(ThreeKGEmbedder(max_epochs=0, **TINY), max_epochs=1, random_state=0)
+    augmented = clone(plain).set_params(augment=ThreeKGAugment())
+    a = plain.fit(X, y).predict_proba(X)
+    b = augmented.fit(X, y).predict_proba(X)
+    assert not np.array_equal(a, b)
+    np.testing.assert_array_equal(b, augmented.predict_proba(X))
+
+
+def test_the_same_random_state_gives_the_same_classifier(data):
+    X, y = data
+
+    def make():
+        return ECGClassifier(ThreeKGEmbedder(max_epochs=1, **TINY), max_epochs=2, random_state=3)
+
+    np.testing.assert_array_equal(
+        make().fit(X, y).predict_proba(X), make().fit(X, y).predict_proba(X)
+    )
+
+
+def test_memory_mapped_x_streams_and_gives_the_in_memory_result(data, tmp_path):
+    X, y = data
+    np.save(tmp_path / "X.npy", X)
+    mapped = np.load(tmp_path / "X.npy", mmap_mode="r")
+    clf = ECGClassifier(ThreeKGEmbedder(max_epochs=0, **TINY), max_epochs=2, random_state=0)
+    in_memory = clone(clf).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(clf.fit(mapped, y).predict_proba(mapped), in_memory)
+
+
+def test_pickle_and_joblib_round_trips_predict_the_same(data, tmp_path):
+    X, y = data
+    clf = ECGClassifier(ThreeKGEmbedder(max_epochs=0, **TINY), max_epochs=1, random_state=0)
+    clf.fit(X, y)
+    expected = clf.predict_proba(X)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(clf)).predict_proba(X), expected)
+    joblib.dump(clf, tmp_path / "clf.joblib")
+    np.testing.assert_array_equal(joblib.load(tmp_path / "clf.joblib").predict_proba(X), expected)
+
+
+def test_grid_search_over_probe_epochs_and_the_embedders_angle(data):
+    X, y = data
+    clf = ECGClassifier(ThreeKGEmbedder(max_epochs=1, **TINY), max_epochs=1, random_state=0)
+    grid = {"linear_probe_epochs": [0, 1], "embedder__angle": [15.0, 45.0]}
+    search = GridSearchCV(clf, grid, cv=KFold(2), scoring=multilabel_auc_scorer).fit(X, y)
+    assert len(search.cv_results_["params"]) == 4
+    assert search.best_estimator_.embedder_.angle == search.best_params_["embedder__angle"]
+
+
+def test_a_frozen_embedder_is_not_pretrained_again_in_a_search(data):
+    X, y = data
+    embedder = ThreeKGEmbedder(max_epochs=1, **TINY).fit(X)
+    clf = ECGClassifier(FrozenEstimator(embedder), max_epochs=1, random_state=0)
+    cloned = clone(clf).fit(X, y)
+    assert cloned.embedder_ is embedder
+    search = GridSearchCV(clf, {"lr": [1e-3, 1e-2]}, cv=KFold(2)).fit(X, y)
+    assert search.best_estimator_.embedder_ is embedder
+
+
+def test_a_pipeline_with_a_classifier_step_fits_and_scores(data):
+    X, y = data
+    pipe = Pipeline([("clf", ECGClassifier(ThreeKGEmbedder(max_epochs=0, **TINY), **FAST))])
+    assert multilabel_auc_scorer(pipe.fit(X[:64], y[:64]), X[64:], y[64:]) > 0.8
+
+
+@pytest.mark.parametrize(
+    ("y", "kwargs", "message"),
+    [
+        (None, {}, "requires y to be passed"),
+        (np.zeros(95), {}, "y has 95 labels but X has 96 ECGs"),
+        (np.zeros(96), {}, "only one class"),
+        (np.arange(96) % 2, {"threshold": "auto"}, 'threshold="auto" chooses per-label'),
+        (
+            np.eye(3)[np.arange(96) % 3],
+            {"threshold": "auto", "validation_fraction": None},
+            "needs validation data",
+        ),
+    ],
+    ids=["no-y", "length", "one-class", "auto-with-labels", "auto-without-validation"],
+)
+def test_bad_targets_are_refused_saying_what_to_do(data, y, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ECGClassifier(max_epochs=0, **kwargs).fit(data[0], y)
+
+
+def test_an_embedder_of_another_kind_is_refused(data):
+    from sklearn.decomposition import PCA
+
+    with pytest.raises(TypeError, match="embedder must be a ThreeKGEmbedder"):
+        ECGClassifier(PCA()).fit(*data)
+
+
+def test_validation_data_must_come_as_a_pair(data):
+    with pytest.raises(ValueError, match="X_val and y_val together"):
+        ECGClassifier(max_epochs=0).fit(*data, X_val=data[0])
+
+
+def test_verbose_output_has_progress_and_no_colour_codes_off_a_terminal(data, capsys):
+    X, y = data
+    ECGClassifier(ThreeKGEmbedder(max_epochs=0, **TINY), max_epochs=2, verbose=1).fit(X, y)
+    out = capsys.readouterr()
+    assert "valid_loss" in out.out and "\x1b[" not in out.out

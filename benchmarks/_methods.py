@@ -35,6 +35,7 @@ def embedder_for(method: str, config: dict, device: str) -> ThreeKGEmbedder:
         "depth": config["depth"],
         "temperature": config["temperature"],
         "device": device,
+        "precision": config["precision"],
         "random_state": 0,
         "verbose": config["verbose"],
     }
@@ -82,38 +83,41 @@ def minirocket_features(config: dict, X_train: np.ndarray, splits_X: dict) -> di
     return {name: rocket.transform(X.astype(np.float32)) for name, X in splits_X.items()}
 
 
-def _classifier(config, device, seed, embedder, linear_probe_epochs) -> ECGClassifier:
+def _classifier(config, device, seed, embedder, linear_probe_epochs, n_labelled):
+    """An ``ECGClassifier`` with a budget of training samples, in at most ``label_epochs``."""
+    epochs = min(config["label_epochs"], -(-config["label_budget"] // n_labelled))
     return ECGClassifier(
         embedder,
-        linear_probe_epochs=linear_probe_epochs,
-        max_epochs=config["supervised_epochs"],
+        linear_probe_epochs=min(linear_probe_epochs, epochs),
+        max_epochs=epochs,
         patience=config["patience"],
         batch_size=config["batch_size"],
         lr=config["lr"],
         device=device,
+        precision=config["precision"],
         random_state=seed,
     )
 
 
-def classifier_scores(config, X, target, seed, device, embedder=None):
+def classifier_scores(config, X, target, seed, device, embedder=None, lp_choices=None):
     """Train an ``ECGClassifier`` on the labelled subset, early-stopped on the validation split.
 
     ``embedder=None`` trains an untrained encoder of the benchmark's size end to
-    end (``supervised``). A pretrained embedder is fine-tuned twice, directly
-    and after ``config["lp_epochs"]`` epochs of training the head alone (LP-FT),
-    and the one with the higher validation macro AUC is kept: the choice never
-    looks at the test split. Returns the test and validation probabilities and
-    the linear-probe epochs chosen.
+    end (``supervised``). A pretrained embedder is fine-tuned directly and after
+    ``config["lp_epochs"]`` epochs of training the head alone (LP-FT), and the
+    one with the higher validation macro AUC is kept: the choice never looks at
+    the test split. ``lp_choices`` skips the choice (the LP-FT epochs chosen
+    before). Returns the test and validation probabilities and the LP-FT epochs.
     """
     if embedder is None:
         size = {k: config[k] for k in ("width", "depth")}
-        untrained = ThreeKGEmbedder(max_epochs=0, **size, device=device, random_state=seed)
-        candidates = [(untrained, 0)]
+        embedder = ThreeKGEmbedder(max_epochs=0, **size, device=device, random_state=seed)
+        candidates = [0]
     else:
-        candidates = [(embedder, 0), (embedder, config["lp_epochs"])]
+        candidates = [0, config["lp_epochs"]] if lp_choices is None else [lp_choices]
     best = None
-    for start, lp_epochs in candidates:
-        clf = _classifier(config, device, seed, start, lp_epochs)
+    for lp_epochs in candidates:
+        clf = _classifier(config, device, seed, embedder, lp_epochs, len(X["train"]))
         clf.fit(X["train"], target["train"], X_val=X["valid"], y_val=target["valid"])
         valid = clf.predict_proba(X["valid"])
         auc = macro_auc(target["valid"], valid)

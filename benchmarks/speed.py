@@ -3,7 +3,9 @@
 1. 3KG augmentation (batched torch) against a per-sample numpy reference written
    the way existing 3KG implementations do it (scipy ``Rotation`` and one matrix
    product per ECG, then a mask per lead), as ECG/s and a ratio;
-2. encoder training (two views, forward and backward) and inference, samples/s;
+2. encoder training (two views, forward and backward) and inference, samples/s, in
+   float32 and in bfloat16 (and float16 on CUDA) as ratios to float32, at the default size
+   and at ``width=32``;
 3. ``ThreeKGEmbedder.fit`` against a bare torch loop over the same module, loss,
    optimizer, augmentation and batches, as a time ratio (skorch's overhead).
 
@@ -11,6 +13,7 @@ Usage::
 
     python benchmarks/speed.py            # the figures quoted in the docs
     python benchmarks/speed.py --smoke    # seconds, to check the script runs
+    python benchmarks/speed.py --device cuda   # the same table on a GPU, float16 included
 """
 
 import argparse
@@ -77,26 +80,63 @@ def make_model(width, depth):
     return ContrastiveModel(build_encoder(12, width=width, depth=depth))
 
 
-def bench_encoder(batch, length, steps, width, depth):
+def autocast(precision, device):
+    """The autocast the estimators' nets use for ``precision`` (see sk3kg._precision)."""
+    dtype = {"bf16": torch.bfloat16, "16": torch.float16}.get(precision)
+    return torch.autocast(torch.device(device).type, dtype=dtype, enabled=dtype is not None)
+
+
+def synchronized(fn, device):
+    def run():
+        fn()
+        if torch.device(device).type == "cuda":
+            torch.cuda.synchronize()
+
+    return run
+
+
+def bench_encoder(batch, length, steps, width, depth, precision="32", device="cpu"):
+    """Training (two views, forward and backward, optimizer step) and inference samples/s."""
     torch.manual_seed(0)
-    model, loss_fn, augment = make_model(width, depth), NTXentLoss(), ThreeKGAugment()
+    model = make_model(width, depth).to(device)
+    loss_fn, augment = NTXentLoss(), ThreeKGAugment().to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.0)
-    x, generator = torch.randn(batch, 12, length), torch.Generator().manual_seed(0)
+    scaler = torch.amp.GradScaler("cuda") if precision == "16" else None
+    x = torch.randn(batch, 12, length, device=device)
+    generator = torch.Generator(device).manual_seed(0)
 
     def train_step():
         views = torch.cat([augment(x, generator), augment(x, generator)])
-        loss = loss_fn(model(views))
+        with autocast(precision, device):
+            projections = model(views).float()
+        loss = loss_fn(projections)
         optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+        if scaler is None:
+            loss.backward()
+            optimizer.step()
+        else:
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
 
     train_step()
-    train = best_of(3, lambda: [train_step() for _ in range(steps)]) / steps
+    train = best_of(3, synchronized(lambda: [train_step() for _ in range(steps)], device)) / steps
     model.eval()
-    with torch.inference_mode():
+    with torch.inference_mode(), autocast(precision, device):
         model.encoder(x)
-        infer = best_of(3, lambda: model.encoder(x))
+        infer = best_of(3, synchronized(lambda: model.encoder(x).float(), device))
     return batch / train, batch / infer
+
+
+def bench_precisions(batch, length, steps, sizes, precisions, device):
+    """Training and inference samples/s of each precision, each size, measured in one run."""
+    rows = []
+    for width, depth in sizes:
+        figures = {
+            p: bench_encoder(batch, length, steps, width, depth, p, device) for p in precisions
+        }
+        rows.append((width, depth, figures))
+    return rows
 
 
 def bare_loop(X, epochs, batch_size, seed, width, depth):
@@ -137,6 +177,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, to check it runs")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (adds float16 precision)")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -158,10 +199,21 @@ def main(argv=None):
     print(f"  ratio              {ours / reference:10.1f} x")
 
     batch, length, steps = sizes["enc"]
-    train, infer = bench_encoder(batch, length, steps, width, depth)
-    print(f"encoder (width={width}, depth={depth}), B={batch}, 12 x {length}:")
-    print(f"  training (2 views, fwd + bwd, with augmentation) {train:8.0f} samples/s")
-    print(f"  inference                                        {infer:8.0f} samples/s")
+    precisions = (
+        ("32", "bf16", "16") if torch.device(args.device).type == "cuda" else ("32", "bf16")
+    )
+    rows = bench_precisions(
+        batch, length, steps, [(width, depth), (32, depth)], precisions, args.device
+    )
+    print(f"encoder on {args.device}, B={batch}, 12 x {length}, samples/s (ratio to float32):")
+    print("  width depth  precision  training (2 views, fwd + bwd)  inference")
+    for size_width, size_depth, figures in rows:
+        base_train, base_infer = figures["32"]
+        for precision, (train, infer) in figures.items():
+            print(
+                f"  {size_width:5d} {size_depth:5d}  {precision:>9}  {train:9.0f} "
+                f"({train / base_train:4.2f} x)          {infer:7.0f} ({infer / base_infer:4.2f} x)"
+            )
 
     n, length, epochs, batch_size, repeats = sizes["fit"]
     fit_time, bare_time = bench_overhead(n, length, epochs, batch_size, width, depth, repeats)

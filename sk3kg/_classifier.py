@@ -25,6 +25,7 @@ from ._embedder import ThreeKGEmbedder, _resolve_device
 from ._finetune_net import FineTuneNet
 from ._inference import forward_in_batches
 from ._onnx import OnnxExportMixin
+from ._precision import resolve_precision
 from ._pretrained import PretrainedMixin
 from ._signals import validate_signals
 from .metrics import f1_thresholds
@@ -133,6 +134,14 @@ class ECGClassifier(PretrainedMixin, OnnxExportMixin, ClassifierMixin, BaseEstim
         data augmentation). ``None``: train on the ECGs as they are.
     device : str, default="auto"
         Torch device; ``"auto"`` picks ``"cuda"`` when available.
+    precision : {"32", "bf16", "16", "auto"}, default="32"
+        Precision of the encoder's forward and backward passes (training
+        and inference). ``"bf16"``: bfloat16 under ``torch.autocast``, about
+        1.8x faster on CPUs with native bfloat16 (AVX-512 BF16, AMX) and on
+        recent GPUs; ``"16"``: float16 with a gradient scaler, CUDA only;
+        ``"auto"``: ``"bf16"`` where the hardware runs it natively, else
+        ``"32"``. Weights, optimizer state, batch-norm statistics, the loss
+        and the returned probabilities stay float32 (see ``docs/scaling.rst``).
     num_workers : int, default=0
         DataLoader worker processes that read and collate batches.
     callbacks : list of skorch callbacks, default=None
@@ -217,6 +226,7 @@ class ECGClassifier(PretrainedMixin, OnnxExportMixin, ClassifierMixin, BaseEstim
         "patience": [Interval(Integral, 1, None, closed="left")],
         "augment": [None, HasMethods(["forward"])],
         "device": [str],
+        "precision": [StrOptions({"auto", "32", "bf16", "16"})],
         "num_workers": [Interval(Integral, 0, None, closed="left")],
         "callbacks": [None, list],
         "random_state": ["random_state"],
@@ -240,6 +250,7 @@ class ECGClassifier(PretrainedMixin, OnnxExportMixin, ClassifierMixin, BaseEstim
         patience=5,
         augment=None,
         device="auto",
+        precision="32",
         num_workers=0,
         callbacks=None,
         random_state=None,
@@ -259,6 +270,7 @@ class ECGClassifier(PretrainedMixin, OnnxExportMixin, ClassifierMixin, BaseEstim
         self.patience = patience
         self.augment = augment
         self.device = device
+        self.precision = precision
         self.num_workers = num_workers
         self.callbacks = callbacks
         self.random_state = random_state
@@ -533,6 +545,7 @@ class ECGClassifier(PretrainedMixin, OnnxExportMixin, ClassifierMixin, BaseEstim
         param_groups = []
         if self.encoder_lr_scale != 1.0:
             param_groups = [("encoder.*", {"lr": self.lr * self.encoder_lr_scale})]
+        device = _resolve_device(self.device)
         return FineTuneNet(
             _classifier_model,
             **self._criterion(targets),
@@ -557,7 +570,8 @@ class ECGClassifier(PretrainedMixin, OnnxExportMixin, ClassifierMixin, BaseEstim
             callbacks=self._callbacks(valid is not None),
             callbacks__print_log=TerminalPrintLog(),
             predict_nonlinearity=None,
-            device=_resolve_device(self.device),
+            device=device,
+            precision=resolve_precision(self.precision, device),
             verbose=self.verbose,
         )
 

@@ -16,6 +16,7 @@ from ._distributed import (
     rank_and_world_size,
     wrap_data_parallel,
 )
+from ._precision import MixedPrecisionMixin
 
 # Weights are initialised from torch's global generator, forked and reseeded; the
 # lock keeps two fits in threads of one process (e.g. joblib's threading or Dask
@@ -36,7 +37,7 @@ def _derived_seed(*entropy: int) -> int:
     return int(np.random.SeedSequence(list(entropy)).generate_state(1)[0])
 
 
-class ContrastiveNet(NeuralNet):
+class ContrastiveNet(MixedPrecisionMixin, NeuralNet):
     """A skorch ``NeuralNet`` whose training step contrasts two augmented views.
 
     ``y`` holds integer group ids (one per sample; the sample's own index
@@ -77,6 +78,10 @@ class ContrastiveNet(NeuralNet):
     gather_negatives : bool, default=True
         When distributed, compute the loss over the views of all processes
         (SimCLR's global batch) rather than each process's own.
+    precision : {"32", "bf16", "16"}, default="32"
+        The precision of the encoder's forward and backward passes
+        (:class:`~sk3kg._precision.MixedPrecisionMixin`); the views and the
+        loss are computed in float32.
     **kwargs
         Passed to :class:`skorch.NeuralNet`.
 
@@ -135,12 +140,21 @@ class ContrastiveNet(NeuralNet):
     """
 
     def __init__(
-        self, module, *args, augment, seed, distributed=False, gather_negatives=True, **kwargs
+        self,
+        module,
+        *args,
+        augment,
+        seed,
+        distributed=False,
+        gather_negatives=True,
+        precision="32",
+        **kwargs,
     ):
         self.augment = augment
         self.seed = seed
         self.distributed = distributed
         self.gather_negatives = gather_negatives
+        self.precision = precision
         super().__init__(module, *args, **kwargs)
 
     def initialize_module(self):
@@ -316,7 +330,7 @@ class ContrastiveNet(NeuralNet):
         Xi, groups = unpack_data(batch)
         projections = self.project_views(Xi, self.train_generator_)
         loss = self.get_loss(projections, groups, X=Xi, training=True)
-        loss.backward()
+        self.backward(loss)
         return {"loss": loss, "y_pred": projections}
 
     def validation_step(self, batch, **fit_params):

@@ -29,6 +29,7 @@ from ._data import SignalDataset
 from ._distributed import join_process_group, local_device, rank_and_world_size
 from ._inference import forward_in_batches
 from ._onnx import OnnxExportMixin
+from ._precision import resolve_precision
 from ._pretrained import PretrainedMixin
 from ._signals import validate_signals
 from .augment import ThreeKGAugment
@@ -157,6 +158,14 @@ class ThreeKGEmbedder(
         ``callbacks``. ``None`` trains on everything.
     device : str, default="auto"
         Torch device; ``"auto"`` picks ``"cuda"`` when available.
+    precision : {"32", "bf16", "16", "auto"}, default="32"
+        Precision of the encoder's forward and backward passes (training
+        and inference). ``"bf16"``: bfloat16 under ``torch.autocast``, about
+        1.8x faster on CPUs with native bfloat16 (AVX-512 BF16, AMX) and on
+        recent GPUs; ``"16"``: float16 with a gradient scaler, CUDA only;
+        ``"auto"``: ``"bf16"`` where the hardware runs it natively, else
+        ``"32"``. Weights, optimizer state, batch-norm statistics, the loss
+        and the returned embeddings stay float32 (see ``docs/scaling.rst``).
     num_workers : int, default=0
         DataLoader worker processes that read and collate batches (useful
         with memory-mapped arrays and Datasets, see Notes).
@@ -283,6 +292,7 @@ class ThreeKGEmbedder(
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "validation_fraction": [None, Interval(Real, 0, 1, closed="neither")],
         "device": [str],
+        "precision": [StrOptions({"auto", "32", "bf16", "16"})],
         "num_workers": [Interval(Integral, 0, None, closed="left")],
         "callbacks": [None, list],
         "warm_start": ["boolean"],
@@ -317,6 +327,7 @@ class ThreeKGEmbedder(
         weight_decay=0.0,
         validation_fraction=None,
         device="auto",
+        precision="32",
         num_workers=0,
         callbacks=None,
         warm_start=False,
@@ -347,6 +358,7 @@ class ThreeKGEmbedder(
         self.weight_decay = weight_decay
         self.validation_fraction = validation_fraction
         self.device = device
+        self.precision = precision
         self.num_workers = num_workers
         self.callbacks = callbacks
         self.warm_start = warm_start
@@ -486,6 +498,7 @@ class ThreeKGEmbedder(
             callbacks=self._callbacks(n_samples, bool(self.verbose) and is_main, distributed),
             callbacks__print_log=TerminalPrintLog(),
             device=device,
+            precision=resolve_precision(self.precision, device),
             verbose=self.verbose if is_main else 0,
         )
 

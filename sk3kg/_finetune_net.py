@@ -6,9 +6,10 @@ from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 
 from ._contrastive_net import seeded_weights
+from ._precision import MixedPrecisionMixin
 
 
-class FineTuneNet(NeuralNet):
+class FineTuneNet(MixedPrecisionMixin, NeuralNet):
     """A skorch ``NeuralNet`` that trains a :class:`~sk3kg.nn.ClassifierModel`.
 
     It adds three things to skorch's training step: the encoder can start
@@ -34,6 +35,9 @@ class FineTuneNet(NeuralNet):
     augment : torch.nn.Module, default=None
         Called as ``augment(x, generator)`` on every training batch; ``None``
         trains on the ECGs as they are.
+    precision : {"32", "bf16", "16"}, default="32"
+        The precision of the forward and backward passes
+        (:class:`~sk3kg._precision.MixedPrecisionMixin`); the loss is float32.
     **kwargs
         Passed to :class:`skorch.NeuralNet`.
 
@@ -75,10 +79,13 @@ class FineTuneNet(NeuralNet):
     (16, 3)
     """
 
-    def __init__(self, module, *args, seed, encoder_state=None, augment=None, **kwargs):
+    def __init__(
+        self, module, *args, seed, encoder_state=None, augment=None, precision="32", **kwargs
+    ):
         self.seed = seed
         self.encoder_state = encoder_state
         self.augment = augment
+        self.precision = precision
         super().__init__(module, *args, **kwargs)
 
     def initialize_module(self):
@@ -135,5 +142,5 @@ class FineTuneNet(NeuralNet):
             x = self.augment(x, self.train_generator_)
         logits = self.infer(x)
         loss = self.get_loss(logits, yi, X=Xi, training=True)
-        loss.backward()
+        self.backward(loss)
         return {"loss": loss, "y_pred": logits}

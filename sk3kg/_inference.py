@@ -10,8 +10,9 @@ def forward_in_batches(net, module: torch.nn.Module, dataset, n_outputs: int) ->
 
     Parameters
     ----------
-    net : skorch.NeuralNet
-        Supplies the batches (``get_iterator``) and the device.
+    net : ContrastiveNet or FineTuneNet
+        Supplies the batches (``get_iterator``), the device and the precision
+        (``autocast``).
     module : torch.nn.Module
         Maps ``(batch, n_leads, n_timepoints)`` to ``(batch, n_outputs)``; its
         training flag is restored afterwards.
@@ -30,7 +31,7 @@ def forward_in_batches(net, module: torch.nn.Module, dataset, n_outputs: int) ->
     outputs = np.empty((len(dataset), n_outputs), dtype=np.float32)
     start = 0
     try:
-        with torch.inference_mode():
+        with torch.inference_mode(), net.autocast():
             for batch in net.get_iterator(dataset, training=False):
                 x = torch.as_tensor(unpack_data(batch)[0], device=net.device)
                 chunk = module(x).float().cpu().numpy()

@@ -63,3 +63,18 @@ def test_a_rerun_reuses_the_pretrained_methods(smoke_run):
     _, first, again = smoke_run
     assert "reusing" not in first
     assert again.count("reusing") >= 4
+
+
+def test_precision_quality_compares_both_precisions_with_an_interval(tmp_path):
+    out = tmp_path / "precision.json"
+    done = _run(
+        BENCHMARKS / "precision_quality.py",
+        *("--seeds", "0,1", "--fractions", "0.1", "--n-records", "240", "--epochs", "1"),
+        *("--out", out),
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "bf16 - fp32" in done.stdout and "95 % CI" in done.stdout
+    report = json.loads(out.read_text())
+    entry = report["fractions"]["0.1"]
+    assert len(entry["float32"]) == len(entry["bfloat16"]) == 2
+    assert entry["ci95"][0] <= entry["delta"] <= entry["ci95"][1]

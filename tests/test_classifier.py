@@ -209,6 +209,24 @@ def test_memory_mapped_x_streams_and_gives_the_in_memory_result(data, tmp_path):
     np.testing.assert_array_equal(clf.fit(mapped, y).predict_proba(mapped), in_memory)
 
 
+class _Items(torch.utils.data.Dataset):
+    def __init__(self, X):
+        self.X = X
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitem__(self, index):
+        return torch.from_numpy(self.X[index])
+
+
+def test_a_torch_dataset_streams_and_gives_the_in_memory_result(data):
+    X, y = data
+    clf = ECGClassifier(ThreeKGEmbedder(max_epochs=0, **TINY), max_epochs=2, random_state=0)
+    in_memory = clone(clf).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(clf.fit(_Items(X), y).predict_proba(_Items(X)), in_memory)
+
+
 def test_pickle_and_joblib_round_trips_predict_the_same(data, tmp_path):
     X, y = data
     clf = ECGClassifier(ThreeKGEmbedder(max_epochs=0, **TINY), max_epochs=1, random_state=0)

@@ -7,10 +7,11 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
+from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit, StratifiedShuffleSplit
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils import check_random_state, column_or_1d
+from sklearn.utils import column_or_1d
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
@@ -21,18 +22,18 @@ from torch.utils.data import Subset
 
 from ._callbacks import StopOnDivergence, TerminalPrintLog
 from ._data import SignalDataset
-from ._embedder import ThreeKGEmbedder, _resolve_device
+from ._distributed import resolve_device
+from ._embedder import ThreeKGEmbedder
 from ._finetune_net import FineTuneNet
 from ._inference import forward_in_batches
 from ._onnx import OnnxExportMixin
-from ._precision import resolve_precision
+from ._precision import PRECISIONS, resolve_precision
 from ._pretrained import PretrainedMixin
+from ._seeding import draw_seed
 from ._signals import validate_signals
 from .metrics import f1_thresholds
-from .nn import ClassifierModel, build_encoder
+from .nn import ENCODER_SIZE, ClassifierModel, build_encoder
 from .vcg import resolve_leads
-
-_ENCODER_SIZE = ("lead_mode", "width", "depth", "n_stages", "kernel_size")
 
 
 def _classifier_model(*, n_outputs: int, **encoder_size) -> ClassifierModel:
@@ -40,22 +41,34 @@ def _classifier_model(*, n_outputs: int, **encoder_size) -> ClassifierModel:
     return ClassifierModel(build_encoder(**encoder_size), n_outputs)
 
 
-def _is_fitted(estimator) -> bool:
+def _is_fitted(embedder) -> bool:
+    """Whether an embedder holds a trained net (a failed fit leaves shapes but no ``net_``)."""
     try:
-        check_is_fitted(estimator)
-    except Exception:  # noqa: BLE001 - NotFittedError, or no fitted attribute at all
+        check_is_fitted(embedder, "net_")
+    except NotFittedError:
         return False
     return True
 
 
 def _validation_indices(n_samples, fraction, seed, labels, groups):
     """Train and validation indices: grouped when groups are given, else stratified if possible."""
+    n_valid = int(np.ceil(fraction * n_samples))
+    if n_valid >= n_samples:
+        raise ValueError(
+            f"validation_fraction={fraction} of {n_samples} ECGs leaves none to train on; "
+            "lower it, pass X_val and y_val, or set validation_fraction=None."
+        )
     if groups is not None:
+        if len(np.unique(groups)) < 2:
+            raise ValueError(
+                "All ECGs are in one group, so no group can be held out for validation; "
+                "pass X_val and y_val or set validation_fraction=None."
+            )
         splitter = GroupShuffleSplit(1, test_size=fraction, random_state=seed)
         return next(splitter.split(np.zeros(n_samples), groups=groups))
     counts = np.bincount(labels) if labels is not None else None
-    n_valid = int(np.ceil(fraction * n_samples))
-    if counts is not None and counts.min() >= 2 and n_valid >= len(counts):
+    both_sides = counts is not None and min(n_valid, n_samples - n_valid) >= len(counts)
+    if both_sides and counts.min() >= 2:
         splitter = StratifiedShuffleSplit(1, test_size=fraction, random_state=seed)
         return next(splitter.split(np.zeros(n_samples), labels))
     splitter = ShuffleSplit(1, test_size=fraction, random_state=seed)
@@ -98,7 +111,9 @@ class ECGClassifier(PretrainedMixin, OnnxExportMixin, ClassifierMixin, BaseEstim
         statistics fixed: a linear probe trained by gradient descent.
     linear_probe_epochs : int, default=0
         Epochs of training the head alone before fine-tuning everything
-        (LP-FT, Kumar et al. 2022), each phase with its own early stopping.
+        (LP-FT, Kumar et al. 2022), each phase with its own early stopping
+        (the fine-tuning phase keeps its own best epoch). Ignored when
+        ``freeze_encoder=True``.
     max_epochs : int, default=30
         Epochs of training (after the ``linear_probe_epochs``).
     batch_size : int, default=128
@@ -160,7 +175,10 @@ class ECGClassifier(PretrainedMixin, OnnxExportMixin, ClassifierMixin, BaseEstim
     embedder_ : ThreeKGEmbedder or None
         The fitted embedder whose encoder was the starting point: the clone
         pretrained on ``X``, or the fitted ``embedder`` itself (unchanged);
-        ``None`` when ``embedder`` is None.
+        ``None`` when ``embedder`` is None, and after :meth:`from_pretrained`
+        (the fine-tuned encoder is in ``net_``; the embedder is not saved).
+    encoder_ : torch.nn.Module
+        The fine-tuned encoder, without the head.
     classes_ : ndarray of shape (n_classes,)
         The class labels; for multilabel ``y``, the column indices
         ``0 .. n_classes - 1`` (as ``OneVsRestClassifier``).
@@ -226,7 +244,7 @@ class ECGClassifier(PretrainedMixin, OnnxExportMixin, ClassifierMixin, BaseEstim
         "patience": [Interval(Integral, 1, None, closed="left")],
         "augment": [None, HasMethods(["forward"])],
         "device": [str],
-        "precision": [StrOptions({"auto", "32", "bf16", "16"})],
+        "precision": [StrOptions(set(PRECISIONS))],
         "num_workers": [Interval(Integral, 0, None, closed="left")],
         "callbacks": [None, list],
         "random_state": ["random_state"],
@@ -307,11 +325,14 @@ class ECGClassifier(PretrainedMixin, OnnxExportMixin, ClassifierMixin, BaseEstim
         )
         targets = self._encode_targets(y, len(reader))
         self._check_validation(X_val, y_val, groups, len(reader))
-        seed = self._draw_seed()
+        # Checked before pretraining, which may take hours.
+        given_valid = None if X_val is None else self._validation_data(X_val, y_val)
+        seed = draw_seed(self.random_state)
         self.embedder_ = self._pretrained_embedder(X, groups)
         dataset = SignalDataset(reader, targets, check_finite=streamed)
-        train, valid, y_valid = self._split(dataset, targets, groups, X_val, y_val, seed)
-        net = self._build_net(template, targets, seed, valid)
+        train, y_train, valid, y_valid = self._split(dataset, targets, groups, given_valid, seed)
+        encoder_size = {k: getattr(template, k) for k in ENCODER_SIZE}
+        net = self._build_net(encoder_size, y_train, seed, valid)
         net.initialize()
         net.encoder_state = None  # copied into the module; a pickled net need not hold it
         self._train(net, train)
@@ -395,9 +416,6 @@ class ECGClassifier(PretrainedMixin, OnnxExportMixin, ClassifierMixin, BaseEstim
         tags.classifier_tags.multi_label = True
         return tags
 
-    def _draw_seed(self) -> int:
-        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-
     def _embedder_template(self) -> ThreeKGEmbedder:
         """The embedder that owns the architecture (the default one for ``None``)."""
         embedder = self.embedder
@@ -476,24 +494,30 @@ class ECGClassifier(PretrainedMixin, OnnxExportMixin, ClassifierMixin, BaseEstim
                 "samples (or set validation_fraction=None)."
             )
 
-    def _split(self, dataset, targets, groups, X_val, y_val, seed: int):
-        """The training data, the validation data and its targets (None without validation)."""
-        if X_val is not None:
-            reader, streamed = validate_signals(
-                self, X_val, n_leads=self.n_leads_in_, min_length=1, reset=False
-            )
-            y_valid = self._encode_validation_targets(y_val, len(reader))
-            return dataset, SignalDataset(reader, y_valid, check_finite=streamed), y_valid
+    def _validation_data(self, X_val, y_val) -> tuple[SignalDataset, np.ndarray]:
+        """The given validation ECGs and their encoded targets, checked like ``X`` and ``y``."""
+        reader, streamed = validate_signals(
+            self, X_val, n_leads=self.n_leads_in_, min_length=1, reset=False
+        )
+        y_valid = self._encode_validation_targets(y_val, len(reader))
+        return SignalDataset(reader, y_valid, check_finite=streamed), y_valid
+
+    def _split(self, dataset, targets, groups, given_valid, seed: int):
+        """Training data and targets, validation data and targets (None without validation)."""
+        if given_valid is not None:
+            return (dataset, targets, *given_valid)
         if self.validation_fraction is None:
-            return dataset, None, None
+            return dataset, targets, None, None
         labels = None if self.multilabel_ else targets
         train, valid = _validation_indices(
             len(dataset), self.validation_fraction, seed, labels, groups
         )
-        return Subset(dataset, train), Subset(dataset, valid), targets[valid]
+        return Subset(dataset, train), targets[train], Subset(dataset, valid), targets[valid]
 
     def _encode_validation_targets(self, y_val, n_samples: int) -> np.ndarray:
         y_val = check_array(y_val, ensure_2d=False, dtype=None, input_name="y_val")
+        if y_val.ndim == 2 and y_val.shape[1] == 1 and not self.multilabel_:
+            y_val = column_or_1d(y_val, warn=True)
         if len(y_val) != n_samples:
             raise ValueError(f"y_val has {len(y_val)} labels but X_val has {n_samples} ECGs.")
         if self.multilabel_:
@@ -519,7 +543,9 @@ class ECGClassifier(PretrainedMixin, OnnxExportMixin, ClassifierMixin, BaseEstim
         if targets is None or self.class_weight is None:
             return kwargs
         if isinstance(self.class_weight, dict):
-            weights = np.array([self.class_weight.get(c, 1.0) for c in self.classes_])
+            # scikit-learn's own check: keys must be classes of y.
+            labels = self.classes_[targets]
+            weights = compute_class_weight(self.class_weight, classes=self.classes_, y=labels)
         else:
             indices = np.arange(len(self.classes_))
             weights = compute_class_weight("balanced", classes=indices, y=targets)
@@ -529,15 +555,21 @@ class ECGClassifier(PretrainedMixin, OnnxExportMixin, ClassifierMixin, BaseEstim
     def _label_weights(self, targets: np.ndarray) -> np.ndarray:
         """Per-label positive weights of the multilabel loss."""
         if isinstance(self.class_weight, dict):
-            weights = np.ones(targets.shape[1])
-            for column, weight in self.class_weight.items():
-                weights[column] = weight
+            n_labels = targets.shape[1]
+            columns = list(self.class_weight)
+            if not all(isinstance(c, Integral) and 0 <= c < n_labels for c in columns):
+                raise ValueError(
+                    f"class_weight keys of multilabel y must be column indices 0 to "
+                    f"{n_labels - 1}; got {columns}."
+                )
+            weights = np.ones(n_labels)
+            weights[columns] = list(self.class_weight.values())
             return weights
         positives = targets.sum(axis=0)
         negatives = len(targets) - positives
         return np.where(positives > 0, negatives / np.maximum(positives, 1), 1.0)
 
-    def _build_net(self, template, targets, seed: int, valid) -> FineTuneNet:
+    def _build_net(self, encoder_size: dict, targets, seed: int, valid) -> FineTuneNet:
         encoder_state = None
         if self.embedder_ is not None:
             encoder_state = copy.deepcopy(self.embedder_.encoder_.state_dict())
@@ -545,14 +577,14 @@ class ECGClassifier(PretrainedMixin, OnnxExportMixin, ClassifierMixin, BaseEstim
         param_groups = []
         if self.encoder_lr_scale != 1.0:
             param_groups = [("encoder.*", {"lr": self.lr * self.encoder_lr_scale})]
-        device = _resolve_device(self.device)
+        device = resolve_device(self.device)
         return FineTuneNet(
             _classifier_model,
             **self._criterion(targets),
             seed=seed,
             encoder_state=encoder_state,
             augment=copy.deepcopy(self.augment),
-            **{f"module__{k}": getattr(template, k) for k in _ENCODER_SIZE},
+            **{f"module__{k}": v for k, v in encoder_size.items()},
             module__n_leads=self.n_leads_in_,
             module__n_outputs=n_outputs,
             optimizer=torch.optim.AdamW,
@@ -632,6 +664,7 @@ class ECGClassifier(PretrainedMixin, OnnxExportMixin, ClassifierMixin, BaseEstim
             "multilabel_": self.multilabel_,
             "classes_": self.classes_.tolist(),
             "leads": self._onnx_leads(),
+            "encoder_size": {k: self.net_.get_params()[f"module__{k}"] for k in ENCODER_SIZE},
         }
         if self.multilabel_:
             fitted["thresholds_"] = self.thresholds_.tolist()
@@ -645,5 +678,5 @@ class ECGClassifier(PretrainedMixin, OnnxExportMixin, ClassifierMixin, BaseEstim
         if self.multilabel_:
             self.thresholds_ = np.asarray(fitted["thresholds_"], dtype=np.float64)
         self.embedder_ = None  # the fine-tuned encoder is in net_; the embedder is not saved
-        self.net_ = self._build_net(self._embedder_template(), None, self._draw_seed(), None)
-        self.net_.initialize()
+        seed = draw_seed(self.random_state)
+        self.net_ = self._build_net(fitted["encoder_size"], None, seed, None).initialize()

@@ -1,9 +1,5 @@
 """The skorch net that runs contrastive pretraining, customised through skorch's hooks."""
 
-import contextlib
-import threading
-
-import numpy as np
 import torch
 from skorch import NeuralNet
 from skorch.dataset import unpack_data
@@ -17,24 +13,7 @@ from ._distributed import (
     wrap_data_parallel,
 )
 from ._precision import MixedPrecisionMixin
-
-# Weights are initialised from torch's global generator, forked and reseeded; the
-# lock keeps two fits in threads of one process (e.g. joblib's threading or Dask
-# backends) from reseeding it under each other.
-_GLOBAL_RNG = threading.Lock()
-
-
-@contextlib.contextmanager
-def seeded_weights(seed: int):
-    """Draw weights from torch's global generator seeded with ``seed``, leaving it as it was."""
-    with _GLOBAL_RNG, torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        yield
-
-
-def _derived_seed(*entropy: int) -> int:
-    """A seed for one (run, epoch, process): a resumed run draws as the original."""
-    return int(np.random.SeedSequence(list(entropy)).generate_state(1)[0])
+from ._seeding import derived_seed, seeded_weights
 
 
 class ContrastiveNet(MixedPrecisionMixin, NeuralNet):
@@ -288,7 +267,7 @@ class ContrastiveNet(MixedPrecisionMixin, NeuralNet):
         if self.distributed:
             epoch = len(self.history)
             self.train_sampler_.set_epoch(epoch)
-            self.train_generator_.manual_seed(_derived_seed(self.seed, epoch, self.rank))
+            self.train_generator_.manual_seed(derived_seed(self.seed, epoch, self.rank))
         # The same validation views every epoch, so the valid loss is comparable.
         self.valid_generator_.manual_seed(self.seed + 2)
 

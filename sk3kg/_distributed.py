@@ -57,6 +57,13 @@ def join_process_group(required: bool) -> bool:
     return False
 
 
+def resolve_device(device: str) -> str:
+    """The torch device of an estimator's ``device``: ``"auto"`` is CUDA when available."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
 def local_device(device: str) -> str:
     """The device of this process: ``cuda`` becomes ``cuda:LOCAL_RANK`` under a launcher."""
     if device != "cuda" or not is_distributed():

@@ -12,7 +12,6 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import ProgressBar
@@ -26,14 +25,15 @@ from ._callbacks import (
 )
 from ._contrastive_net import ContrastiveNet
 from ._data import SignalDataset
-from ._distributed import join_process_group, local_device, rank_and_world_size
+from ._distributed import join_process_group, local_device, rank_and_world_size, resolve_device
 from ._inference import forward_in_batches
 from ._onnx import OnnxExportMixin
-from ._precision import resolve_precision
+from ._precision import PRECISIONS, resolve_precision
 from ._pretrained import PretrainedMixin
+from ._seeding import draw_seed
 from ._signals import validate_signals
 from .augment import ThreeKGAugment
-from .nn import ContrastiveModel, NTXentLoss, build_encoder
+from .nn import ENCODER_SIZE, ContrastiveModel, NTXentLoss, build_encoder
 from .nn._pretrained import load_state_strictly
 from .vcg import resolve_leads
 
@@ -52,7 +52,7 @@ def _contrastive_model(
     return ContrastiveModel(encoder, projection_dim)
 
 
-_MODEL_SIZE = ("lead_mode", "width", "depth", "n_stages", "kernel_size", "projection_dim")
+_MODEL_SIZE = (*ENCODER_SIZE, "projection_dim")
 
 
 def _check_embeddings(embeddings: np.ndarray) -> None:
@@ -64,12 +64,6 @@ def _check_embeddings(embeddings: np.ndarray) -> None:
             f"{bad[:5].tolist()}): their values overflow float32 arithmetic. Rescale X "
             "(ECGs in millivolts) and check it for extreme values."
         )
-
-
-def _resolve_device(device: str) -> str:
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
 
 
 def _load_warm_start(net: ContrastiveNet, state: dict) -> None:
@@ -292,7 +286,7 @@ class ThreeKGEmbedder(
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "validation_fraction": [None, Interval(Real, 0, 1, closed="neither")],
         "device": [str],
-        "precision": [StrOptions({"auto", "32", "bf16", "16"})],
+        "precision": [StrOptions(set(PRECISIONS))],
         "num_workers": [Interval(Integral, 0, None, closed="left")],
         "callbacks": [None, list],
         "warm_start": ["boolean"],
@@ -404,7 +398,7 @@ class ThreeKGEmbedder(
         distributed = self.distributed is not False and join_process_group(
             required=self.distributed is True
         )
-        net = self._build_net(self._draw_seed(), n_samples, distributed)
+        net = self._build_net(draw_seed(self.random_state), n_samples, distributed)
         net.initialize()
         if previous is not None:
             _load_warm_start(net, previous)
@@ -466,7 +460,7 @@ class ThreeKGEmbedder(
 
     def _build_net(self, seed: int, n_samples: int, distributed: bool) -> ContrastiveNet:
         leads = resolve_leads(self.leads)
-        device = _resolve_device(self.device)
+        device = resolve_device(self.device)
         # Only one process of a distributed run prints and writes checkpoints.
         is_main = not distributed or rank_and_world_size()[0] == 0
         if distributed:
@@ -501,9 +495,6 @@ class ThreeKGEmbedder(
             precision=resolve_precision(self.precision, device),
             verbose=self.verbose if is_main else 0,
         )
-
-    def _draw_seed(self) -> int:
-        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 
     def _train_split(self, seed: int):
         if self.validation_fraction is None:
@@ -579,5 +570,5 @@ class ThreeKGEmbedder(
     def _restore_pretrained(self, fitted: dict) -> None:
         """Set the fitted attributes and build the untrained net, as ``fit`` would."""
         self._restore_shapes(fitted)
-        net = self._build_net(self._draw_seed(), self.n_samples_fit_, distributed=False)
+        net = self._build_net(draw_seed(self.random_state), self.n_samples_fit_, distributed=False)
         self.net_ = net.initialize()

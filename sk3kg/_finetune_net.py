@@ -5,8 +5,8 @@ from skorch import NeuralNet
 from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 
-from ._contrastive_net import seeded_weights
 from ._precision import MixedPrecisionMixin
+from ._seeding import seeded_weights
 
 
 class FineTuneNet(MixedPrecisionMixin, NeuralNet):

@@ -102,7 +102,7 @@ class OnnxExportMixin:
     - ``_onnx_module(self) -> tuple[torch.nn.Module, list[str]]``: the network
       mapping ECGs ``(batch, n_leads, n_timepoints)`` to its outputs, and the
       names of those outputs in order (``["embedding"]``; a classifier
-      ``["logits"]`` or ``["logits", "probabilities"]``). It may return the
+      ``["logits"]``). It may return the
       live network: the export runs on a CPU copy in eval mode.
     - ``_onnx_leads(self) -> list[str]``: the lead names of the input rows, in
       order (those the estimator was fitted on).

@@ -19,6 +19,7 @@ from skorch.utils import TeeGenerator
 PRECISIONS = ("auto", "32", "bf16", "16")
 
 _AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "16": torch.float16}
+_RESOLVED = ("32", "bf16", "16")
 # CPU flags of native bfloat16 arithmetic (x86 AVX-512 BF16 and AMX, Arm BF16).
 _CPU_BF16_FLAGS = {"avx512_bf16", "amx_bf16", "bf16"}
 
@@ -71,7 +72,9 @@ def resolve_precision(precision: str, device) -> str:
     if precision != "auto":
         return precision
     if device_type == "cuda":
-        return "bf16" if torch.cuda.is_bf16_supported() else "32"
+        # Native bfloat16 from Ampere (compute capability 8) on; older GPUs emulate it slowly.
+        major, _ = torch.cuda.get_device_capability(torch.device(device))
+        return "bf16" if major >= 8 else "32"
     return "bf16" if device_type == "cpu" and cpu_has_native_bf16() else "32"
 
 
@@ -95,6 +98,11 @@ class MixedPrecisionMixin:
         self : skorch.NeuralNet
             The initialised net.
         """
+        if self.precision not in _RESOLVED:
+            raise ValueError(
+                f"precision={self.precision!r} is not one of {_RESOLVED}; resolve 'auto' with "
+                "resolve_precision before building the net."
+            )
         super().initialize()
         self.grad_scaler_ = torch.amp.GradScaler("cuda") if self.precision == "16" else None
         return self

@@ -54,6 +54,7 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from . import __version__
+from ._distributed import resolve_device
 from .augment import StandardAugment, ThreeKGAugment
 from .nn._pretrained import (
     CONFIG_FILE,
@@ -364,7 +365,10 @@ def _encode_params(estimator) -> dict:
 
 def _encode_dict(values: dict) -> dict:
     try:
-        return {key: _encode(value) for key, value in values.items()}
+        return {
+            key: _encode_dict(value) if isinstance(value, dict) else _encode(value)
+            for key, value in values.items()
+        }
     except _Unsaved:
         raise TypeError(f"Not all of {values!r} are JSON values (a bug in the hooks).") from None
 
@@ -382,6 +386,15 @@ def _build(cls, params: dict, device: str | None, unsaved: list, prefix: str = "
     }
     if "device" in decoded:
         decoded["device"] = device if device is not None else _available(decoded["device"])
+    target = resolve_device(decoded.get("device", "auto"))
+    if decoded.get("precision") == "16" and not target.startswith("cuda"):
+        warnings.warn(
+            f'{cls.__name__} was saved with precision="16" (float16, CUDA only) and loads on '
+            f"{target}, where it computes in float32.",
+            UserWarning,
+            stacklevel=4,
+        )
+        decoded["precision"] = "32"
     return cls(**decoded)
 
 

@@ -51,7 +51,7 @@ def _refuse_ragged(X) -> None:
     """Name the shapes of a list of ECGs that do not stack into one array."""
     shapes = [np.shape(ecg) if _ndim(ecg) is not None else "ragged" for ecg in X]
     counts = Counter(shapes)
-    first_odd = next(i for i, shape in enumerate(shapes) if shape != shapes[0])
+    first_odd = next((i for i, shape in enumerate(shapes) if shape != shapes[0]), 0)
     found = ", ".join(f"{shape}: {n} ECG(s)" for shape, n in counts.most_common(5))
     raise ValueError(
         f"X is a list of ECGs of unequal shapes ({found}; ECG {first_odd} is the first "
@@ -69,6 +69,10 @@ def _streamed_shape(X: np.ndarray, n_leads: int) -> tuple[int, int, int]:
         return X.shape
     _check_flattened(X.shape[1], n_leads)
     return X.shape[0], n_leads, X.shape[1] // n_leads
+
+
+def _leads_owner(estimator) -> str:
+    return "" if "leads" in estimator.get_params() else " (a parameter of the embedder)"
 
 
 def check_signal_shape(estimator, shape, *, n_leads: int, min_length: int, reset: bool) -> None:
@@ -95,7 +99,7 @@ def check_signal_shape(estimator, shape, *, n_leads: int, min_length: int, reset
             f"its axes look swapped (time before leads): pass X.transpose(0, 2, 1), of shape "
             f"{(shape[0], shape[2], shape[1])}."
             if swapped
-            else "set leads= to the names of X's rows."
+            else f"set leads= to the names of X's rows{_leads_owner(estimator)}."
         )
         raise ValueError(
             f"X has {shape[1]} leads (shape {tuple(shape)}) but the {what} "

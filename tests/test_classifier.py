@@ -299,3 +299,58 @@ def test_verbose_output_has_progress_and_no_colour_codes_off_a_terminal(data, ca
     ECGClassifier(ThreeKGEmbedder(max_epochs=0, **TINY), max_epochs=2, verbose=1).fit(X, y)
     out = capsys.readouterr()
     assert "valid_loss" in out.out and "\x1b[" not in out.out
+
+
+def test_class_weight_dicts_map_classes_or_label_columns(data):
+    X, y = data
+    labels = np.array(["AF", "NSR", "PAC"])[y.argmax(axis=1)]
+    weights = {"AF": 2.0, "NSR": 1.0, "PAC": 0.5}
+    clf = ECGClassifier(max_epochs=0, class_weight=weights, validation_fraction=None).fit(X, labels)
+    np.testing.assert_allclose(clf.net_.criterion_.weight.numpy(), [2.0, 1.0, 0.5])
+    with pytest.raises(ValueError, match="not present in the data|not in"):
+        ECGClassifier(max_epochs=0, class_weight={"XX": 2.0}).fit(X, labels)
+    multilabel = ECGClassifier(max_epochs=0, class_weight={2: 5.0}, validation_fraction=None)
+    np.testing.assert_allclose(multilabel.fit(X, y).net_.criterion_.pos_weight, [1, 1, 5])
+    with pytest.raises(ValueError, match="column indices 0 to 2; got"):
+        ECGClassifier(max_epochs=0, class_weight={3: 5.0}).fit(X, y)
+
+
+def test_bad_validation_data_is_refused_before_any_pretraining(data):
+    X, y = data
+    embedder = ThreeKGEmbedder(max_epochs=50, **TINY)  # would take long if it ran
+    with pytest.raises(ValueError, match="X has 8 leads"):
+        ECGClassifier(embedder).fit(X, y, X_val=X[:, :8], y_val=y)
+    assert not hasattr(embedder, "net_")
+
+
+def test_column_shaped_labels_and_validation_without_a_fraction(data):
+    X, y = data
+    labels = y[:, :1]
+    clf = ECGClassifier(max_epochs=1, validation_fraction=None, random_state=0)
+    with pytest.warns(Warning, match="column-vector y"):
+        clf.fit(X[:64], labels[:64], X_val=X[64:], y_val=labels[64:])
+    assert clf.classes_.tolist() == [0, 1] and "valid_loss" in clf.history_[-1]
+
+
+@pytest.mark.parametrize(
+    ("n", "kwargs", "groups", "message"),
+    [
+        (4, {"validation_fraction": 0.9}, None, "leaves none to train on"),
+        (8, {}, np.zeros(8), "All ECGs are in one group"),
+    ],
+    ids=["fraction", "one-group"],
+)
+def test_impossible_validation_splits_are_refused_saying_what_to_do(
+    data, n, kwargs, groups, message
+):
+    X, y = data
+    with pytest.raises(ValueError, match=message):
+        ECGClassifier(max_epochs=0, **kwargs).fit(X[:n], np.arange(n) % 2, groups=groups)
+
+
+def test_an_embedder_whose_fit_failed_is_pretrained_again(data):
+    X, y = data
+    embedder = ThreeKGEmbedder(max_epochs=1, **TINY)
+    embedder.n_leads_in_ = 12  # what a fit that raised after validation leaves behind
+    clf = ECGClassifier(embedder, max_epochs=0, random_state=0).fit(X, y)
+    assert clf.embedder_ is not embedder and len(clf.embedder_.history_) == 1

@@ -415,3 +415,27 @@ def test_load_encoder_finds_the_fine_tuned_encoder_of_a_classifier(classifiers, 
         embeddings = encoder(torch.from_numpy(ecgs))
         logits = clf.net_.module_.head(embeddings).numpy()
     np.testing.assert_allclose(logits, clf.decision_function(ecgs), rtol=1e-5, atol=1e-6)
+
+
+def test_a_float16_model_loads_on_a_cpu_in_float32_with_a_warning(saved, ecgs):
+    config = _config(saved)
+    config["params"]["precision"] = "16"
+    config["params"]["device"] = "cuda"
+    _write_config(saved, config)
+    if torch.cuda.is_available():
+        pytest.skip("the warning is for machines without CUDA")
+    with pytest.warns(UserWarning, match='precision="16" .* computes in float32'):
+        loaded = ThreeKGEmbedder.from_pretrained(saved)
+    assert loaded.precision == "32" and loaded.transform(ecgs[:2]).shape == (2, 32)
+
+
+def test_load_encoder_finds_the_encoder_of_a_classifier_trained_from_scratch(ecgs, tmp_path):
+    from sk3kg import ECGClassifier
+
+    y = np.arange(32) % 2
+    clf = ECGClassifier(max_epochs=1, batch_size=8, random_state=0).fit(ecgs, y)
+    clf.save_pretrained(tmp_path / "clf")
+    assert load_encoder(tmp_path / "clf").embedding_dim == clf.encoder_.embedding_dim
+    assert np.array_equal(
+        ECGClassifier.from_pretrained(tmp_path / "clf").predict_proba(ecgs), clf.predict_proba(ecgs)
+    )

@@ -81,3 +81,16 @@ def test_verbose_tables_carry_no_colour_codes_off_a_terminal(rng, capsys):
     ThreeKGEmbedder(max_epochs=2, verbose=1, validation_fraction=0.25, **TINY).fit(X)
     out = capsys.readouterr().out
     assert "train_loss" in out and "\x1b[" not in out
+
+
+def test_ecgs_with_leads_of_unequal_length_are_named(rng):
+    ragged_ecg = [np.zeros(100)] * 11 + [np.zeros(90)]
+    with pytest.raises(ValueError, match="unequal shapes"):
+        ThreeKGEmbedder(max_epochs=0, **TINY).fit([ragged_ecg, ragged_ecg])
+
+
+def test_the_classifier_points_to_its_embedders_leads():
+    X = np.zeros((6, 11, 64), np.float32)
+    clf = ECGClassifier(ThreeKGEmbedder(max_epochs=0, **TINY), max_epochs=0)
+    with pytest.raises(ValueError, match=r"set leads= .* \(a parameter of the embedder\)"):
+        clf.fit(X, _labels(6))

@@ -3,9 +3,10 @@
 from ._classifier import ClassifierModel
 from ._contrastive import ContrastiveModel, NTXentLoss, ProjectionHead
 from ._pretrained import load_encoder
-from ._resnet import BasicBlock1d, LeadSharedEncoder, ResNet1d, build_encoder
+from ._resnet import ENCODER_SIZE, BasicBlock1d, LeadSharedEncoder, ResNet1d, build_encoder
 
 __all__ = [
+    "ENCODER_SIZE",
     "BasicBlock1d",
     "ClassifierModel",
     "ContrastiveModel",

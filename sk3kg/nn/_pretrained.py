@@ -17,7 +17,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 from torch import nn
 
-from ._resnet import build_encoder
+from ._resnet import ENCODER_SIZE, build_encoder
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -26,7 +26,6 @@ FORMAT_VERSION = 1
 #: Prefix of the encoder's tensors in the weights file, whatever the estimator.
 ENCODER_PREFIX = "encoder."
 _REQUIRED = {"estimator": str, "params": dict, "fitted": dict, "training": dict, "weights": dict}
-_ENCODER_SIZE = ("lead_mode", "width", "depth", "n_stages", "kernel_size")
 
 
 def file_sha256(path: Path) -> str:
@@ -167,7 +166,9 @@ def _first(names: list[str], n: int = 3) -> str:
 def _encoder_size(config: dict, folder: Path) -> dict:
     """``build_encoder``'s arguments: the embedder's params, at the top or under ``embedder``."""
     params = config["params"]
-    if config["estimator"] != "ThreeKGEmbedder":
+    if "encoder_size" in config["fitted"]:  # a classifier records its encoder's size
+        params = config["fitted"]["encoder_size"]
+    elif config["estimator"] != "ThreeKGEmbedder":
         nested = params.get("embedder")
         if not (isinstance(nested, dict) and nested.get("estimator") == "ThreeKGEmbedder"):
             raise ValueError(
@@ -177,7 +178,7 @@ def _encoder_size(config: dict, folder: Path) -> dict:
         params = nested["params"]
     try:
         return {"n_leads": config["fitted"]["n_leads_in_"]} | {
-            key: params[key] for key in _ENCODER_SIZE
+            key: params[key] for key in ENCODER_SIZE
         }
     except KeyError as error:
         raise ValueError(

@@ -258,6 +258,10 @@ class LeadSharedEncoder(nn.Module):
         return per_lead.view(batch, n_leads, -1).mean(dim=1)
 
 
+#: The arguments of :func:`build_encoder` that set an encoder's size and lead handling.
+ENCODER_SIZE = ("lead_mode", "width", "depth", "n_stages", "kernel_size")
+
+
 def build_encoder(
     n_leads: int,
     *,

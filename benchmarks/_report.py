@@ -52,8 +52,31 @@ def markdown_table(rows: list[dict], class_set: str, key: str = "macro_auc") -> 
     return "\n".join(lines)
 
 
-def write_markdown(path: Path, rows: list[dict], summary: dict) -> str:
-    """``results.md``: the configuration, tables per class set, and 3KG's relative gain."""
+def verdict(low: float, high: float) -> str:
+    """What an interval of (method - 3KG) says about the method, relative to 3KG."""
+    if low > 0:
+        return "better"
+    if high < 0:
+        return "worse"
+    return "no detectable difference"
+
+
+def comparison_table(comparisons: list[dict], class_set: str) -> str:
+    """The paired bootstrap comparisons with 3KG of one class set, by fraction."""
+    chosen = [c for c in comparisons if c["class_set"] == class_set]
+    lines = ["| fraction | method | seeds | method - 3KG | 95 % interval | relative to 3KG |"]
+    lines.append("|---" * 6 + "|")
+    for c in sorted(chosen, key=lambda c: c["fraction"]):  # stable: method order kept
+        low, high = c["ci95"]
+        seeds = ", ".join(map(str, c["seeds"]))
+        lines.append(f"| {c['fraction']:g} | {c['method']} | {seeds} | {c['delta']:+.3f} | "
+                     f"[{low:+.3f}, {high:+.3f}] | {verdict(low, high)} |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def write_markdown(path: Path, rows: list[dict], summary: dict, comparisons=()) -> str:
+    """``results.md``: the configuration, tables per class set, 3KG's relative gain, and
+    each method's paired comparison with 3KG."""
     parts = [f"# Label efficiency: {summary['data']} data, preset `{summary['preset']}`", ""]
     parts += [f"Command: `{summary['command']}`", "", summary["data_description"], ""]
     parts += [summary["protocol"], ""]
@@ -63,6 +86,13 @@ def write_markdown(path: Path, rows: list[dict], summary: dict) -> str:
         for fraction, (best, gain) in relative_gains(rows, class_set).items():
             parts.append(f"- {fraction:g} of labels: 3KG vs best other self-supervised "
                          f"({best}): {gain:+.1f} % relative")  # fmt: skip
+        if any(c["class_set"] == class_set for c in comparisons):
+            n_resamples = comparisons[0]["n_resamples"]
+            parts += ["", f"### Paired bootstrap against 3KG, {class_set} classes", ""]
+            parts += [f"Test macro AUC, method - 3KG, averaged over the seeds both share; "
+                      f"percentile interval over {n_resamples} resamples of the test "
+                      f"records.", ""]  # fmt: skip
+            parts += [comparison_table(comparisons, class_set)]
         parts += ["", f"### Challenge score, {class_set} classes", ""]
         parts += [markdown_table(rows, class_set, "challenge_score"), ""]
     parts += ["## Wall times (s)", ""] + [f"- {k}: {v:.0f}" for k, v in summary["times"].items()]
@@ -119,14 +149,20 @@ def plot_per_class(path: Path, rows: list[dict], class_set: str, names: list[str
             with warnings.catch_warnings():  # a class without any defined AUC stays NaN (grey)
                 warnings.simplefilter("ignore", RuntimeWarning)
                 grid[:, j] = np.nanmean([[c[n] for n in names] for c in chosen], axis=0)
-    fig, ax = plt.subplots(figsize=(1.2 + 0.9 * len(methods), 0.3 * len(names) + 1.5))
-    cmap = plt.get_cmap("viridis").copy()
+    fig, ax = plt.subplots(figsize=(1.6 + 1.0 * len(methods), 0.3 * len(names) + 1.5))
+    # The whole AUC range, centred on chance: below 0.5 is as visible as above it.
+    cmap = plt.get_cmap("RdBu").copy()
     cmap.set_bad("lightgrey")
-    image = ax.imshow(np.ma.masked_invalid(grid), vmin=0.5, vmax=1.0, cmap=cmap, aspect="auto")
+    image = ax.imshow(np.ma.masked_invalid(grid), vmin=0.0, vmax=1.0, cmap=cmap, aspect="auto")
+    for (i, j), value in np.ndenumerate(grid):
+        if np.isfinite(value):
+            dark = abs(value - 0.5) > 0.3
+            ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=6,
+                    color="white" if dark else "black")  # fmt: skip
     ax.set_xticks(range(len(methods)), methods, rotation=45, ha="right")
     ax.set_yticks(range(len(names)), names, fontsize=7)
     ax.set_title(f"Test AUC per class at {fraction:g} of labels")
-    fig.colorbar(image, ax=ax, label="AUC (grey: undefined)")
+    fig.colorbar(image, ax=ax, label="AUC (0.5: chance; grey: undefined)")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

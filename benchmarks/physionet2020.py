@@ -40,6 +40,7 @@ from sk3kg.datasets import (
     get_data_home,
     load_physionet2020,
 )
+from sk3kg.metrics import paired_bootstrap_auc
 
 QUICK = ("3kg", "simclr", "cmsc", "random", "supervised", "3kg-finetune", "minirocket")
 FULL = ("3kg", "3kg-spatial", "3kg-temporal", "3kg-shared", "simclr", "cmsc", "random",
@@ -262,9 +263,13 @@ def _runs(method: str, data: dict, config: dict):
             yield class_set, fraction, seeds
 
 
-def run_method(method, config, data, split, out, device) -> tuple[list[dict], float]:
-    """Every (class set, fraction, seed) row of one method, and its wall time."""
-    start, rows = time.perf_counter(), []
+def run_method(method, config, data, split, out, device) -> tuple[list[dict], dict, float]:
+    """Every (class set, fraction, seed) row of one method, its test scores, its wall time.
+
+    The scores, ``{(class set, fraction): {seed: scores}}``, stay in memory for the
+    paired comparisons (``compare_with_3kg``); results.json does not hold them.
+    """
+    start, rows, test_scores = time.perf_counter(), [], {}
     features = _method_input(method, config, data, split, out, device)
     for class_set, fraction, seeds in _runs(method, data, config):
         klass = get_class_set(class_set)
@@ -275,13 +280,42 @@ def run_method(method, config, data, split, out, device) -> tuple[list[dict], fl
             scores, chosen = _score_one(method, config, data, split, features, y, subset,
                                         seed, device, lp_choices)  # fmt: skip
             lp_choices = chosen.get("lp_epochs")
+            test_scores.setdefault((class_set, fraction), {})[seed] = scores
             row = _protocol.evaluate(y["test"], scores, klass.codes, klass.abbreviations)
             row.update(method=method, class_set=class_set, fraction=fraction, seed=seed,
                        n_labelled=len(subset), **chosen)  # fmt: skip
             rows.append(row)
         auc = np.mean([r["macro_auc"] for r in rows[-len(seeds) :]])
         print(f"[{method}] {class_set} classes, {fraction:g} of labels: macro AUC {auc:.3f}")
-    return rows, time.perf_counter() - start
+    return rows, test_scores, time.perf_counter() - start
+
+
+def compare_with_3kg(test_scores: dict, data: dict, split: dict, n_resamples=1000) -> list[dict]:
+    """Every other method against 3KG, per class set and fraction: paired bootstrap.
+
+    ``test_scores`` is ``{method: {(class set, fraction): {seed: scores}}}``. Seeds are
+    paired by labelled subset; a method scored on fewer seeds than 3KG (the networks
+    trained once at 100 %) is paired on the seeds it shares. Every comparison draws the
+    same resamples of the test records (one ``random_state``).
+    """
+    comparisons = []
+    for (class_set, fraction), baseline in test_scores.get("3kg", {}).items():
+        y_test = data["targets"][class_set][split["test"]]
+        for method, cells in test_scores.items():
+            runs = cells.get((class_set, fraction), {})
+            seeds = [seed for seed in baseline if seed in runs]
+            if method == "3kg" or not seeds:
+                continue
+            result = paired_bootstrap_auc(
+                y_test, [baseline[s] for s in seeds], [runs[s] for s in seeds],
+                n_resamples=n_resamples, random_state=0,
+            )  # fmt: skip
+            comparisons.append({
+                "class_set": class_set, "fraction": fraction, "method": method,
+                "baseline": "3kg", "delta": result.delta, "ci95": list(result.interval),
+                "n_resamples": result.n_resamples, "seeds": seeds,
+            })  # fmt: skip
+    return comparisons
 
 
 PROTOCOL = (
@@ -300,7 +334,12 @@ PROTOCOL = (
     "directly or after `lp_epochs` epochs of training the head alone (LP-FT), whichever "
     "scores the higher validation macro AUC on the first seed of each fraction. These two "
     "are trained on the primary class set only, and once at 100 % of labels (the subset is "
-    "the same for every seed)."
+    "the same for every seed). Each method is compared with 3KG on the same test records "
+    "by a paired bootstrap (sk3kg.metrics.paired_bootstrap_auc, 1,000 resamples of the "
+    "test records, the same for every comparison): macro AUC of the method minus 3KG's, "
+    "averaged over the labelled-subset seeds both share, with a 95 % percentile interval; "
+    "an interval above zero reads better, below zero worse, across zero no detectable "
+    "difference."
 )
 
 
@@ -321,10 +360,15 @@ def main(argv=None) -> int:
     methods = [m for m in config["methods"] if m != "minirocket" or _methods.has_minirocket()]
     if len(methods) < len(config["methods"]):
         print("minirocket skipped: install the bench extra (pip install -e '.[bench]')")
-    rows = []
+    rows, test_scores = [], {}
     for method in methods:
-        method_rows, times[method] = run_method(method, config, data, split, out, device)
+        method_rows, test_scores[method], times[method] = run_method(
+            method, config, data, split, out, device
+        )
         rows += method_rows
+    start = time.perf_counter()
+    comparisons = compare_with_3kg(test_scores, data, split)
+    times["comparisons"] = time.perf_counter() - start
     times["total"] = time.perf_counter() - started
     summary = {
         "data": data["name"], "preset": args.preset, "seeds": list(config["seeds"]),
@@ -332,19 +376,20 @@ def main(argv=None) -> int:
         "data_description": data["description"], "protocol": PROTOCOL,
         "class_sets": list(data["targets"]), "times": times,
     }  # fmt: skip
-    write_outputs(out, rows, summary, config, split)
+    write_outputs(out, rows, comparisons, summary, config, split)
     return 0
 
 
-def write_outputs(out: Path, rows: list[dict], summary: dict, config: dict, split: dict) -> None:
+def write_outputs(out: Path, rows: list[dict], comparisons: list[dict], summary: dict,
+                  config: dict, split: dict) -> None:  # fmt: skip
     versions = {"sk3kg": sk3kg.__version__, "torch": torch.__version__,
                 "scikit-learn": sklearn.__version__, "numpy": np.__version__,
                 "python": platform.python_version(), "machine": platform.machine()}  # fmt: skip
     payload = {**summary, "config": {k: v for k, v in config.items() if k != "callbacks"},
                "versions": versions, "split_sizes": {k: len(v) for k, v in split.items()},
-               "results": rows}  # fmt: skip
+               "results": rows, "comparisons": comparisons}  # fmt: skip
     (out / "results.json").write_text(json.dumps(payload, indent=1, default=str))
-    text = _report.write_markdown(out / "results.md", rows, summary)
+    text = _report.write_markdown(out / "results.md", rows, summary, comparisons)
     _report.write_per_class(out / "per_class.csv", rows)
     try:
         primary = summary["class_sets"][0]

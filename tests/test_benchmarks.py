@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -57,6 +58,27 @@ def test_smoke_preset_writes_the_report_and_the_split(smoke_run):
         "3KG vs best other self-supervised" in text and "python benchmarks/physionet2020.py" in text
     )
     assert "embedded synthetic data" in first
+
+
+def test_smoke_preset_compares_every_method_with_3kg_by_paired_bootstrap(smoke_run):
+    out, _, _ = smoke_run
+    results = json.loads((out / "results.json").read_text())
+    auc = {(r["class_set"], r["fraction"], r["method"], r["seed"]): r["macro_auc"]
+           for r in results["results"]}  # fmt: skip
+    cells = {(c, f, m) for c, f, m, _ in auc if m != "3kg" and (c, f, "3kg", 0) in auc}
+    comparisons = results["comparisons"]
+    assert {(c["class_set"], c["fraction"], c["method"]) for c in comparisons} == cells
+    for c in comparisons:
+        low, high = c["ci95"]
+        assert c["baseline"] == "3kg" and c["n_resamples"] == 1000
+        assert -1.0 <= low <= high <= 1.0
+        paired = [auc[c["class_set"], c["fraction"], c["method"], s]
+                  - auc[c["class_set"], c["fraction"], "3kg", s] for s in c["seeds"]]  # fmt: skip
+        assert c["delta"] == pytest.approx(np.mean(paired))
+    text = (out / "results.md").read_text()
+    assert "Paired bootstrap against 3KG" in text and "| relative to 3KG |" in text
+    verdicts = ("| better |", "| worse |", "| no detectable difference |")
+    assert sum(text.count(v) for v in verdicts) == len(comparisons)
 
 
 def test_a_rerun_reuses_the_pretrained_methods(smoke_run):

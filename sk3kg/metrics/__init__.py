@@ -1,7 +1,8 @@
 """Metrics of multilabel ECG diagnosis: ROC AUC per class, per subgroup and macro, a
-model-selection scorer, F1-maximising thresholds, and the official PhysioNet/CinC Challenge
-2020 score."""
+model-selection scorer, F1-maximising thresholds, the official PhysioNet/CinC Challenge
+2020 score, and a paired bootstrap of the difference in macro AUC between two methods."""
 
+from ._bootstrap import paired_bootstrap_auc
 from ._challenge import challenge_score
 from ._ranking import macro_auc, multilabel_auc_scorer, per_class_auc, subgroup_auc
 from ._thresholds import f1_thresholds
@@ -11,6 +12,7 @@ __all__ = [
     "f1_thresholds",
     "macro_auc",
     "multilabel_auc_scorer",
+    "paired_bootstrap_auc",
     "per_class_auc",
     "subgroup_auc",
 ]

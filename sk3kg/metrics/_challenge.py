@@ -26,8 +26,14 @@ def _merge_columns(codes: list[str]) -> tuple[np.ndarray, list[str]]:
 def _reward(labels: np.ndarray, outputs: np.ndarray, weights: np.ndarray) -> float:
     """Sum of weights over (true, predicted) pairs, each record spread over the classes
     in the union of its labels and outputs (the challenge's modified confusion matrix)."""
-    union = np.maximum((labels | outputs).sum(axis=1), 1)
-    confusion = (labels / union[:, None]).T @ outputs
+    union = (labels | outputs).sum(axis=1)
+    confusion = np.zeros((labels.shape[1], labels.shape[1]))
+    # The official code adds 1 / size record by record. Counting pairs per union size
+    # in whole numbers, then dividing once per size, gives the same sum with one rounding
+    # per size instead of one per record, whatever order the BLAS adds in.
+    for size in np.unique(union[union > 0]):
+        rows = union == size
+        confusion += (labels[rows].T.astype(float) @ outputs[rows].astype(float)) / size
     return float((weights * confusion).sum())
 
 
@@ -57,8 +63,11 @@ def challenge_score(y_true, y_pred, target_codes: Sequence[str]) -> float:
     Returns
     -------
     score : float
-        1 for a perfect prediction, 0 for the always-sinus-rhythm classifier; NaN
-        when those two score the same (every record is sinus rhythm only).
+        1 for a perfect prediction, 0 for the always-sinus-rhythm classifier. Exactly
+        0.0, as in the official code, when those two classifiers score the same: when
+        no record has a true label other than sinus rhythm (no positives at all, or
+        sinus rhythm alone). Each record with another label puts more than 0.5 between
+        them.
 
     Examples
     --------
@@ -93,6 +102,8 @@ def challenge_score(y_true, y_pred, target_codes: Sequence[str]) -> float:
     observed = _reward(labels, outputs, weights)
     correct = _reward(labels, labels, weights)
     inactive = _reward(labels, inactive_outputs, weights)
-    if np.isclose(correct, inactive):
-        return float("nan")
-    return round((observed - inactive) / (correct - inactive), 12)
+    # Compared exactly, as the official code does (a relative tolerance would call
+    # large sets with few abnormal records degenerate).
+    if correct == inactive:
+        return 0.0
+    return (observed - inactive) / (correct - inactive)

@@ -3,6 +3,8 @@
 import importlib.util
 
 import numpy as np
+from skorch.callbacks import Callback
+from tqdm.auto import tqdm
 
 from sk3kg import ECGClassifier, ThreeKGEmbedder
 from sk3kg.augment import StandardAugment, ThreeKGAugment
@@ -25,6 +27,24 @@ def segments(X: np.ndarray, n_segments: int) -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(crops), np.repeat(np.arange(len(X)), n_segments)
 
 
+class EpochProgress(Callback):
+    """A progress bar over the epochs of one fit, with its rate and the time left."""
+
+    def __init__(self, desc: str) -> None:
+        self.desc = desc
+
+    def on_train_begin(self, net, **kwargs):
+        self.bar_ = tqdm(total=net.max_epochs, initial=min(len(net.history), net.max_epochs),
+                         desc=self.desc, unit="epoch", leave=False, mininterval=2.0)  # fmt: skip
+
+    def on_epoch_end(self, net, **kwargs):
+        self.bar_.set_postfix(loss=f"{net.history[-1, 'train_loss']:.3f}", refresh=False)
+        self.bar_.update()
+
+    def on_train_end(self, net, **kwargs):
+        self.bar_.close()
+
+
 def embedder_for(method: str, config: dict, device: str) -> ThreeKGEmbedder:
     """The ``ThreeKGEmbedder`` that pretrains ``method`` (or the untrained ``random``)."""
     common = {
@@ -39,8 +59,9 @@ def embedder_for(method: str, config: dict, device: str) -> ThreeKGEmbedder:
         "random_state": 0,
         "verbose": config["verbose"],
     }
+    common["callbacks"] = [EpochProgress(f"[{method}] pretraining")]
     if config.get("callbacks"):
-        common["callbacks"] = config["callbacks"]()
+        common["callbacks"] += config["callbacks"]()
         common["validation_fraction"] = config["validation_fraction"]
     identity = ThreeKGAugment(angle=0.0, scale=1.0, mask_ratio=0.0)
     variants = {
@@ -95,6 +116,7 @@ def _classifier(config, device, seed, embedder, linear_probe_epochs, n_labelled)
         lr=config["lr"],
         device=device,
         precision=config["precision"],
+        callbacks=[EpochProgress(f"  fit, {n_labelled} labelled")],
         random_state=seed,
     )
 

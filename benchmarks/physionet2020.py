@@ -30,6 +30,7 @@ import numpy as np
 import sklearn
 import torch
 from skorch.callbacks import EarlyStopping
+from tqdm.auto import tqdm
 
 import sk3kg
 from sk3kg import ThreeKGEmbedder
@@ -205,7 +206,8 @@ def method_features(method, config, data, split, out: Path, device) -> dict:
         features = _methods.minirocket_features(config, X["train"], X)
     else:
         embedder, features = _methods.pretrain_and_embed(method, config, X["train"], X, device)
-        embedder.save_pretrained(encoder)
+        # The progress bar and early stopping belong to this run, not to the saved model.
+        embedder.set_params(callbacks=None).save_pretrained(encoder)
         if len(embedder.history_):
             losses = embedder.history_[:, "train_loss"]
             print(f"[{method}] contrastive loss {losses[0]:.3f} -> {losses[-1]:.3f} "
@@ -271,7 +273,10 @@ def run_method(method, config, data, split, out, device) -> tuple[list[dict], di
     """
     start, rows, test_scores = time.perf_counter(), [], {}
     features = _method_input(method, config, data, split, out, device)
-    for class_set, fraction, seeds in _runs(method, data, config):
+    runs = list(_runs(method, data, config))
+    bar = tqdm(total=sum(len(seeds) for *_, seeds in runs), desc=f"[{method}] labelled subsets",
+               unit="subset")  # fmt: skip
+    for class_set, fraction, seeds in runs:
         klass = get_class_set(class_set)
         y = {name: data["targets"][class_set][index] for name, index in split.items()}
         lp_choices = None  # LP-FT or not: chosen on the first seed's validation, then kept
@@ -285,8 +290,10 @@ def run_method(method, config, data, split, out, device) -> tuple[list[dict], di
             row.update(method=method, class_set=class_set, fraction=fraction, seed=seed,
                        n_labelled=len(subset), **chosen)  # fmt: skip
             rows.append(row)
+            bar.update()
         auc = np.mean([r["macro_auc"] for r in rows[-len(seeds) :]])
-        print(f"[{method}] {class_set} classes, {fraction:g} of labels: macro AUC {auc:.3f}")
+        tqdm.write(f"[{method}] {class_set} classes, {fraction:g} of labels: macro AUC {auc:.3f}")
+    bar.close()
     return rows, test_scores, time.perf_counter() - start
 
 

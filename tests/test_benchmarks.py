@@ -32,6 +32,11 @@ def smoke_run(tmp_path_factory):
     assert first.returncode == 0, first.stderr[-3000:]
     again = _run(BENCHMARKS / "physionet2020.py", *args)
     assert again.returncode == 0, again.stderr[-3000:]
+    # Progress bars (tqdm, on stderr): pretraining epochs, labelled subsets, their time left.
+    for stage in ("[3kg] pretraining", "[3kg] labelled subsets", "[supervised] labelled subsets"):
+        assert stage in first.stderr, stage
+    assert "<" in first.stderr  # tqdm's elapsed<remaining
+    assert "from_pretrained" not in again.stderr  # the saved encoder loads without warnings
     return out, first.stdout, again.stdout
 
 

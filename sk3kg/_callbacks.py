@@ -13,6 +13,8 @@ from skorch.callbacks import Callback, LRScheduler, PrintLog
 from skorch.utils import Ansi
 from torch.nn.parallel import DistributedDataParallel
 
+from ._files import fsync_file
+
 
 def _current_batch(net, training: bool) -> tuple[int, int]:
     """``(epoch, batch)`` of the batch being processed, both counted from 1."""
@@ -55,11 +57,6 @@ class StopOnDivergence(Callback):
                     f"{len(net.history)}. Try a lower learning rate (lr={net.lr}) or check "
                     "the input's scale."
                 )
-
-
-def _fsync(path: Path) -> None:
-    with open(path, "rb") as file:
-        os.fsync(file.fileno())
 
 
 class TrainingCheckpoint(Callback):
@@ -132,13 +129,13 @@ class TrainingCheckpoint(Callback):
             torch.save(net.generator_states(), partial / "generators.pt")
         (partial / "meta.json").write_text(json.dumps(self.meta), encoding="utf-8")
         for file in partial.iterdir():
-            _fsync(file)
+            fsync_file(file)
         final = self.dirname / name
         shutil.rmtree(final, ignore_errors=True)
         os.replace(partial, final)
         pointer = self.dirname / ".latest.partial"
         pointer.write_text(name, encoding="utf-8")
-        _fsync(pointer)
+        fsync_file(pointer)
         os.replace(pointer, self.dirname / "latest")
         for stale in self.dirname.glob("epoch-*"):
             if stale.name != name:

@@ -30,7 +30,7 @@ from ._onnx import OnnxExportMixin
 from ._precision import PRECISIONS, resolve_precision
 from ._pretrained import PretrainedMixin
 from ._seeding import draw_seed
-from ._signals import validate_signals
+from ._signals import check_groups, validate_signals
 from .metrics import f1_thresholds
 from .nn import ENCODER_SIZE, ClassifierModel, build_encoder
 from .vcg import resolve_leads
@@ -50,22 +50,28 @@ def _is_fitted(embedder) -> bool:
     return True
 
 
+def _label_array(y, name: str, x_name: str, n_samples: int, *, ravel_column: bool):
+    """Labels checked by scikit-learn, a single column raveled (with its warning), one per ECG."""
+    y = check_array(y, ensure_2d=False, dtype=None, input_name=name)
+    if ravel_column and y.ndim == 2 and y.shape[1] == 1:
+        y = column_or_1d(y, warn=True)
+    if len(y) != n_samples:
+        raise ValueError(
+            f"{name} has {len(y)} labels but {x_name} has {n_samples} ECGs; pass one each."
+        )
+    return y
+
+
+def _n_valid(fraction: float, n_samples: int) -> int:
+    return int(np.ceil(fraction * n_samples))
+
+
 def _validation_indices(n_samples, fraction, seed, labels, groups):
     """Train and validation indices: grouped when groups are given, else stratified if possible."""
-    n_valid = int(np.ceil(fraction * n_samples))
-    if n_valid >= n_samples:
-        raise ValueError(
-            f"validation_fraction={fraction} of {n_samples} ECGs leaves none to train on; "
-            "lower it, pass X_val and y_val, or set validation_fraction=None."
-        )
     if groups is not None:
-        if len(np.unique(groups)) < 2:
-            raise ValueError(
-                "All ECGs are in one group, so no group can be held out for validation; "
-                "pass X_val and y_val or set validation_fraction=None."
-            )
         splitter = GroupShuffleSplit(1, test_size=fraction, random_state=seed)
         return next(splitter.split(np.zeros(n_samples), groups=groups))
+    n_valid = _n_valid(fraction, n_samples)
     counts = np.bincount(labels) if labels is not None else None
     both_sides = counts is not None and min(n_valid, n_samples - n_valid) >= len(counts)
     if both_sides and counts.min() >= 2:
@@ -374,10 +380,7 @@ class ECGClassifier(PretrainedMixin, OnnxExportMixin, ClassifierMixin, BaseEstim
             Multilabel: each label's sigmoid (rows need not sum to 1). One
             label per ECG: the softmax over ``classes_``.
         """
-        logits = torch.from_numpy(self._logits(X))
-        if self.multilabel_:
-            return torch.sigmoid(logits).numpy()
-        return torch.softmax(logits, dim=1).numpy()
+        return self._probabilities(self._logits(X))
 
     def predict(self, X):
         """Predict labels: thresholded probabilities, or the most probable class.
@@ -451,11 +454,7 @@ class ECGClassifier(PretrainedMixin, OnnxExportMixin, ClassifierMixin, BaseEstim
                 "labels (one per ECG, or a 0/1 indicator matrix); for embeddings without "
                 "labels, use ThreeKGEmbedder."
             )
-        y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
-        if len(y) != n_samples:
-            raise ValueError(f"y has {len(y)} labels but X has {n_samples} ECGs; pass one each.")
+        y = _label_array(y, "y", "X", n_samples, ravel_column=True)
         check_classification_targets(y)
         self.multilabel_ = type_of_target(y) == "multilabel-indicator"
         if self.multilabel_:
@@ -472,11 +471,8 @@ class ECGClassifier(PretrainedMixin, OnnxExportMixin, ClassifierMixin, BaseEstim
     def _check_validation(self, X_val, y_val, groups, n_samples: int) -> None:
         if (X_val is None) != (y_val is None):
             raise ValueError("Pass X_val and y_val together, or neither.")
-        if groups is not None and np.shape(groups) != (n_samples,):
-            raise ValueError(
-                f"groups must have one id per sample, shape ({n_samples},); "
-                f"got shape {np.shape(groups)}."
-            )
+        if groups is not None:
+            check_groups(groups, n_samples)
         if self.threshold == "auto" and not self.multilabel_:
             raise ValueError(
                 'threshold="auto" chooses per-label thresholds of multilabel y; with one '
@@ -488,10 +484,26 @@ class ECGClassifier(PretrainedMixin, OnnxExportMixin, ClassifierMixin, BaseEstim
                 'threshold="auto" needs validation data: set validation_fraction or pass '
                 "X_val and y_val to fit."
             )
-        if not no_validation and X_val is None and n_samples < 2:
+        if X_val is None and not no_validation:
+            self._check_split_possible(groups, n_samples)
+
+    def _check_split_possible(self, groups, n_samples: int) -> None:
+        """Refuse, before any pretraining, a validation split that cannot be held out."""
+        fraction = self.validation_fraction
+        if n_samples < 2:
             raise ValueError(
                 f"Got {n_samples} sample; holding out a validation split needs at least 2 "
                 "samples (or set validation_fraction=None)."
+            )
+        if _n_valid(fraction, n_samples) >= n_samples:
+            raise ValueError(
+                f"validation_fraction={fraction} of {n_samples} ECGs leaves none to train on; "
+                "lower it, pass X_val and y_val, or set validation_fraction=None."
+            )
+        if groups is not None and len(np.unique(groups)) < 2:
+            raise ValueError(
+                "All ECGs are in one group, so no group can be held out for validation; "
+                "pass X_val and y_val or set validation_fraction=None."
             )
 
     def _validation_data(self, X_val, y_val) -> tuple[SignalDataset, np.ndarray]:
@@ -515,11 +527,7 @@ class ECGClassifier(PretrainedMixin, OnnxExportMixin, ClassifierMixin, BaseEstim
         return Subset(dataset, train), targets[train], Subset(dataset, valid), targets[valid]
 
     def _encode_validation_targets(self, y_val, n_samples: int) -> np.ndarray:
-        y_val = check_array(y_val, ensure_2d=False, dtype=None, input_name="y_val")
-        if y_val.ndim == 2 and y_val.shape[1] == 1 and not self.multilabel_:
-            y_val = column_or_1d(y_val, warn=True)
-        if len(y_val) != n_samples:
-            raise ValueError(f"y_val has {len(y_val)} labels but X_val has {n_samples} ECGs.")
+        y_val = _label_array(y_val, "y_val", "X_val", n_samples, ravel_column=not self.multilabel_)
         if self.multilabel_:
             if y_val.shape[1:] != (len(self.classes_),):
                 raise ValueError(
@@ -570,9 +578,8 @@ class ECGClassifier(PretrainedMixin, OnnxExportMixin, ClassifierMixin, BaseEstim
         return np.where(positives > 0, negatives / np.maximum(positives, 1), 1.0)
 
     def _build_net(self, encoder_size: dict, targets, seed: int, valid) -> FineTuneNet:
-        encoder_state = None
-        if self.embedder_ is not None:
-            encoder_state = copy.deepcopy(self.embedder_.encoder_.state_dict())
+        # load_state_dict copies these tensors into the new module; the embedder keeps its own.
+        encoder_state = None if self.embedder_ is None else self.embedder_.encoder_.state_dict()
         n_outputs = len(self.classes_)
         param_groups = []
         if self.encoder_lr_scale != 1.0:
@@ -628,8 +635,7 @@ class ECGClassifier(PretrainedMixin, OnnxExportMixin, ClassifierMixin, BaseEstim
     def _fit_thresholds(self, valid, y_valid) -> np.ndarray:
         if self.threshold != "auto":
             return np.full(len(self.classes_), float(self.threshold))
-        proba = torch.sigmoid(torch.from_numpy(self._forward(valid))).numpy()
-        return f1_thresholds(y_valid, proba)
+        return f1_thresholds(y_valid, self._probabilities(self._forward(valid)))
 
     def _logits(self, X) -> np.ndarray:
         check_is_fitted(self, "net_")
@@ -637,6 +643,13 @@ class ECGClassifier(PretrainedMixin, OnnxExportMixin, ClassifierMixin, BaseEstim
             self, X, n_leads=self.n_leads_in_, min_length=1, reset=False
         )
         return self._forward(SignalDataset(reader, check_finite=streamed))
+
+    def _probabilities(self, logits: np.ndarray) -> np.ndarray:
+        """Sigmoid per label (multilabel) or softmax over classes."""
+        logits = torch.from_numpy(logits)
+        if self.multilabel_:
+            return torch.sigmoid(logits).numpy()
+        return torch.softmax(logits, dim=1).numpy()
 
     def _forward(self, dataset) -> np.ndarray:
         return forward_in_batches(self.net_, self.net_.module_, dataset, len(self.classes_))

@@ -31,7 +31,7 @@ from ._onnx import OnnxExportMixin
 from ._precision import PRECISIONS, resolve_precision
 from ._pretrained import PretrainedMixin
 from ._seeding import draw_seed
-from ._signals import validate_signals
+from ._signals import check_groups, validate_signals
 from .augment import ThreeKGAugment
 from .nn import ENCODER_SIZE, ContrastiveModel, NTXentLoss, build_encoder
 from .nn._pretrained import load_state_strictly
@@ -537,13 +537,7 @@ class ThreeKGEmbedder(
     def _encode_groups(self, groups, n_samples: int) -> np.ndarray:
         if groups is None:
             return np.arange(n_samples)
-        groups = np.asarray(groups)
-        if groups.shape != (n_samples,):
-            raise ValueError(
-                f"groups must have one id per sample, shape ({n_samples},); "
-                f"got shape {groups.shape}."
-            )
-        return np.unique(groups, return_inverse=True)[1].reshape(-1)
+        return np.unique(check_groups(groups, n_samples), return_inverse=True)[1].reshape(-1)
 
     def _onnx_module(self) -> tuple[torch.nn.Module, list[str]]:
         """The network ``export_onnx`` writes: the encoder, whose output is the embedding."""

@@ -33,9 +33,10 @@ lists), except:
   of the machine that trained): None.
 
 :func:`sk3kg.nn.load_encoder` rebuilds the encoder from this layout with torch
-alone: its size is ``params`` (or, for an estimator holding an embedder,
-``params.embedder.params``: ``lead_mode``, ``width``, ``depth``,
-``n_stages``, ``kernel_size``) and ``fitted.n_leads_in_``.
+alone: its size is ``params`` (``lead_mode``, ``width``, ``depth``,
+``n_stages``, ``kernel_size``; a classifier records them as
+``fitted.encoder_size``; otherwise ``params.embedder.params``) and
+``fitted.n_leads_in_``.
 """
 
 import importlib
@@ -55,13 +56,14 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import __version__
 from ._distributed import resolve_device
+from ._files import file_sha256, fsync_file
 from .augment import StandardAugment, ThreeKGAugment
 from .nn._pretrained import (
     CONFIG_FILE,
     FORMAT_VERSION,
     WEIGHTS_FILE,
     check_sha256,
-    file_sha256,
+    first_names,
     load_state_strictly,
     read_config,
     read_weights,
@@ -179,7 +181,7 @@ class PretrainedMixin:
             text = json.dumps(config, indent=2) + "\n"
             (partial / CONFIG_FILE).write_text(text, encoding="utf-8")
             for name in (WEIGHTS_FILE, CONFIG_FILE):
-                _fsync(partial / name)
+                fsync_file(partial / name)
             _replace_folder(partial, folder)
         except BaseException:
             shutil.rmtree(partial, ignore_errors=True)
@@ -467,8 +469,8 @@ def _check_target(folder: Path) -> None:
     if present and not (present <= {CONFIG_FILE, WEIGHTS_FILE} and _is_saved_config(folder)):
         raise FileExistsError(
             f"{folder} is a non-empty folder that save_pretrained did not write (it holds "
-            f"{_listing(present)}); pass a new or empty folder, or one of an earlier save "
-            "to replace it."
+            f"{first_names(sorted(present), 5)}); pass a new or empty folder, or one of an "
+            "earlier save to replace it."
         )
 
 
@@ -486,21 +488,10 @@ def _check_files(folder: Path, config: dict) -> Path:
     extra = {entry.name for entry in folder.iterdir()} - {CONFIG_FILE, weights.name}
     if extra:
         raise ValueError(
-            f"{folder} holds {_listing(extra)}, which save_pretrained did not write; remove "
-            "them, or save the model again into a new folder."
+            f"{folder} holds {first_names(sorted(extra), 5)}, which save_pretrained did not "
+            "write; remove them, or save the model again into a new folder."
         )
     return weights
-
-
-def _listing(names: set[str], n: int = 5) -> str:
-    names = sorted(names)
-    more = f" and {len(names) - n} more" if len(names) > n else ""
-    return ", ".join(names[:n]) + more
-
-
-def _fsync(path: Path) -> None:
-    with open(path, "rb") as file:
-        os.fsync(file.fileno())
 
 
 def _replace_folder(partial: Path, folder: Path) -> None:

@@ -71,6 +71,16 @@ def _streamed_shape(X: np.ndarray, n_leads: int) -> tuple[int, int, int]:
     return X.shape[0], n_leads, X.shape[1] // n_leads
 
 
+def check_groups(groups, n_samples: int) -> np.ndarray:
+    """``groups`` as an array of one id per sample, or a ValueError saying the shape to pass."""
+    groups = np.asarray(groups)
+    if groups.shape != (n_samples,):
+        raise ValueError(
+            f"groups must have one id per sample, shape ({n_samples},); got shape {groups.shape}."
+        )
+    return groups
+
+
 def _leads_owner(estimator) -> str:
     return "" if "leads" in estimator.get_params() else " (a parameter of the embedder)"
 

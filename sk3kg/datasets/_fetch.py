@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import json
 import os
@@ -17,6 +16,7 @@ from pathlib import Path, PurePosixPath
 from sklearn.utils import Bunch
 from tqdm.auto import tqdm
 
+from .._files import file_sha256
 from ._base import atomic_path, get_data_home
 from ._physionet2020 import load_physionet2020
 from ._tables import SOURCES
@@ -38,14 +38,6 @@ _TRANSIENT = (urllib.error.URLError, http.client.HTTPException, ConnectionError,
 
 class _IncompleteTransfer(ConnectionError):
     """The server closed the connection before sending all the announced bytes."""
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _is_transient(exc: BaseException) -> bool:
@@ -88,7 +80,7 @@ def _download(url: str, target: Path, sha256: str) -> None:
             if not _is_transient(exc) or attempt == _RETRIES:
                 raise OSError(f"Downloading {url} failed: {exc}") from exc
             time.sleep(_BACKOFF * 2**attempt)
-    digest = _sha256(part)
+    digest = file_sha256(part)
     if digest != sha256:
         part.unlink()
         raise OSError(
@@ -154,7 +146,7 @@ def _unverified(root: Path, wanted: dict[str, str]) -> list[str]:
         st = path.stat()
         if manifest.get(name) == [st.st_size, st.st_mtime_ns, digest]:
             continue
-        if _sha256(path) == digest:
+        if file_sha256(path) == digest:
             manifest[name], changed = [st.st_size, st.st_mtime_ns, digest], True
         else:
             missing.append(name)

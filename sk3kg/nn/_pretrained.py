@@ -7,7 +7,6 @@ bare encoder from them, and the estimators' ``from_pretrained`` runs the same
 checks before rebuilding a fitted estimator.
 """
 
-import hashlib
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,6 +16,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 from torch import nn
 
+from .._files import file_sha256
 from ._resnet import ENCODER_SIZE, build_encoder
 
 CONFIG_FILE = "config.json"
@@ -26,15 +26,6 @@ FORMAT_VERSION = 1
 #: Prefix of the encoder's tensors in the weights file, whatever the estimator.
 ENCODER_PREFIX = "encoder."
 _REQUIRED = {"estimator": str, "params": dict, "fitted": dict, "training": dict, "weights": dict}
-
-
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        while block := file.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_config(folder: Path) -> dict:
@@ -139,7 +130,7 @@ def describe_mismatch(
         if name in state and state[name].shape != expected[name].shape
     ]
     parts = [
-        f"{what} {_first(names)}"
+        f"{what} {first_names(names)}"
         for what, names in [("missing", missing), ("unexpected", unexpected), ("shape", shapes)]
         if names
     ]
@@ -158,13 +149,14 @@ def load_state_strictly(module: torch.nn.Module, state: Mapping[str, torch.Tenso
     module.load_state_dict(state, strict=True)
 
 
-def _first(names: list[str], n: int = 3) -> str:
+def first_names(names: list[str], n: int = 3) -> str:
+    """The first ``n`` names, comma-separated, and how many more there are."""
     more = f" and {len(names) - n} more" if len(names) > n else ""
     return ", ".join(names[:n]) + more
 
 
 def _encoder_size(config: dict, folder: Path) -> dict:
-    """``build_encoder``'s arguments: the embedder's params, at the top or under ``embedder``."""
+    """``build_encoder``'s arguments: ``fitted.encoder_size``, or the embedder's params."""
     params = config["params"]
     if "encoder_size" in config["fitted"]:  # a classifier records its encoder's size
         params = config["fitted"]["encoder_size"]
@@ -226,8 +218,9 @@ def load_encoder(path) -> nn.Module:
     Notes
     -----
     The encoder is described by ``params`` (``lead_mode``, ``width``,
-    ``depth``, ``n_stages``, ``kernel_size``; for an estimator other than
-    the embedder, by ``params.embedder.params``) and ``fitted.n_leads_in_``;
+    ``depth``, ``n_stages``, ``kernel_size``; for a classifier, by
+    ``fitted.encoder_size``, else by ``params.embedder.params``) and
+    ``fitted.n_leads_in_``;
     its tensors are those of the weights file named ``encoder.<name>``, with
     ``<name>`` as in the encoder's ``state_dict``.
 

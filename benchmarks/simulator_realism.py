@@ -27,7 +27,7 @@ import numpy as np
 import wfdb
 from scipy.signal import butter, find_peaks, medfilt, sosfiltfilt, welch
 
-from sk3kg.datasets._synthetic import make_synthetic_ecgs
+from sk3kg.datasets import make_synthetic_ecgs
 from sk3kg.vcg import STANDARD_LEADS
 
 matplotlib.use("Agg")

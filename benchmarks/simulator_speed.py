@@ -14,7 +14,7 @@ import os
 import platform
 import time
 
-from sk3kg.datasets._synthetic import make_synthetic_ecgs
+from sk3kg.datasets import make_synthetic_ecgs
 
 
 def records_per_second(n, repeats, **kwargs):

@@ -13,12 +13,12 @@ from scipy.signal import find_peaks
 
 from sk3kg.datasets import (
     CHALLENGE_LEADS,
-    _physionet2020,
     code_to_index,
     get_data_home,
     load_physionet2020,
     write_physionet2020,
 )
+from sk3kg.datasets._challenge import _physionet2020
 
 SHARED = Path(__file__).parents[2] / "shared" / "data"
 SAMPLE = SHARED / "cinc2021-torch_ecg-sample" / "records"

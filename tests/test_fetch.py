@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sk3kg.datasets import _fetch, fetch_physionet2020, write_physionet2020
+from sk3kg.datasets import _download, fetch_physionet2020, write_physionet2020
 
 RECORDS = {"ptb-xl": ["HR00001", "HR00002"], "georgia": ["E00001"], "cpsc_2018": ["A0001"]}
 
@@ -48,7 +48,7 @@ class ChallengeMirror(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def mirror(tmp_path, monkeypatch):
-    monkeypatch.setattr(_fetch, "_BACKOFF", 0.01)
+    monkeypatch.setattr(_download, "_BACKOFF", 0.01)
     root = tmp_path / "mirror"
     rng = np.random.default_rng(0)
     for source, ids in RECORDS.items():

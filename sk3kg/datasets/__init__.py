@@ -10,11 +10,10 @@ reward matrix) are plain data: :func:`get_class_set`, :func:`code_to_index`,
 """
 
 from ._base import get_data_home
-from ._challenge_format import write_physionet2020
-from ._fetch import PHYSIONET2020_URL, fetch_physionet2020
-from ._physionet2020 import load_physionet2020
-from ._synthetic import make_synthetic_ecgs
-from ._tables import (
+from ._challenge._fetch import PHYSIONET2020_URL, fetch_physionet2020
+from ._challenge._format import write_physionet2020
+from ._challenge._physionet2020 import load_physionet2020
+from ._challenge._tables import (
     CHALLENGE_LEADS,
     CLASS_SETS,
     CLASS_SUBGROUPS,
@@ -29,6 +28,7 @@ from ._tables import (
     code_to_index,
     get_class_set,
 )
+from ._synthetic import make_synthetic_ecgs
 
 __all__ = [
     "CHALLENGE_LEADS",

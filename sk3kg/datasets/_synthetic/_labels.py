@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._tables import class_prevalence, get_class_set
+from .._challenge._tables import class_prevalence, get_class_set
 
 _SCORED = get_class_set("scored")
 CODE = dict(zip(_SCORED.abbreviations, _SCORED.codes, strict=True))

@@ -12,11 +12,11 @@ from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.utils import Bunch
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from ..vcg import STANDARD_LEADS
-from ._base import atomic_path, get_data_home
-from ._challenge_format import write_physionet2020
-from ._synthetic_record import draw_patient, simulate_record
-from ._tables import code_to_index, get_class_set
+from ...vcg import STANDARD_LEADS
+from .._base import atomic_path, get_data_home
+from .._challenge._format import write_physionet2020
+from .._challenge._tables import code_to_index, get_class_set
+from ._record import draw_patient, simulate_record
 
 DESCR = """\
 Synthetic 12-lead ECGs with PhysioNet/CinC Challenge 2020 diagnoses

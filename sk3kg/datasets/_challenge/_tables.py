@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..vcg import STANDARD_LEADS
+from ...vcg import STANDARD_LEADS
 
 __all__ = [
     "CHALLENGE_LEADS",

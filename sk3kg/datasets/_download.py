@@ -1,4 +1,11 @@
-"""Download the PhysioNet/CinC Challenge 2020 training data, verified, resumable, once."""
+"""Verified, resumable downloads driven by a dataset's ``SHA256SUMS.txt``.
+
+Every fetcher (:func:`fetch_physionet2020`, :func:`fetch_physionet2021`,
+:func:`fetch_ptbxl`) lists what it wants from the checksum list and calls
+:func:`download_verified`: missing or damaged files are downloaded concurrently,
+each to a ``.part`` file that resumes (HTTP Range), retried on transient errors and
+renamed into place only once its sha256 matches.
+"""
 
 from __future__ import annotations
 
@@ -9,25 +16,16 @@ import shutil
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
-from sklearn.utils import Bunch
 from tqdm.auto import tqdm
 
 from .._files import file_sha256
-from ._base import atomic_path, get_data_home
-from ._physionet2020 import load_physionet2020
-from ._tables import SOURCES
+from ._base import atomic_path
 
-__all__ = ["PHYSIONET2020_URL", "fetch_physionet2020"]
-
-#: Address of version 1.0.2 of the PhysioNet/CinC Challenge 2020 files on PhysioNet
-#: (about 7 GB; the ``training`` folder holds the six :data:`SOURCES`), from which
-#: :func:`fetch_physionet2020` downloads.
-PHYSIONET2020_URL = "https://physionet.org/files/challenge-2020/1.0.2/"
-_CHECKSUMS = "SHA256SUMS.txt"
+CHECKSUMS = "SHA256SUMS.txt"
 _MANIFEST = ".verified.json"  # name -> [size, mtime_ns, sha256] of files already checked
 _RETRIES = 4
 _BACKOFF = 1.0  # seconds before the first retry, doubled for each further one
@@ -91,12 +89,12 @@ def _download(url: str, target: Path, sha256: str) -> None:
     os.replace(part, target)
 
 
-def _read_checksums(root: Path, base_url: str, download: bool) -> dict[str, str] | None:
-    path = root / _CHECKSUMS
+def read_checksums(root: Path, base_url: str, download: bool) -> dict[str, str] | None:
+    path = root / CHECKSUMS
     if not path.is_file():
         if not download:
             return None
-        _download_list(base_url + _CHECKSUMS, path)
+        _download_list(base_url + CHECKSUMS, path)
     sums = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         digest, _, name = line.strip().partition(" ")
@@ -117,17 +115,6 @@ def _download_list(url: str, target: Path) -> None:
                 if not _is_transient(exc) or attempt == _RETRIES:
                     raise OSError(f"Downloading the checksum list {url} failed: {exc}") from exc
                 time.sleep(_BACKOFF * 2**attempt)
-
-
-def _select(sums: dict[str, str], sources: Sequence[str]) -> dict[str, str]:
-    """The ``.hea`` and ``.mat`` files of ``training/<source>/`` for the given sources."""
-    chosen = {}
-    for name, digest in sums.items():
-        parts = PurePosixPath(name).parts
-        if len(parts) > 2 and parts[0] == "training" and parts[1] in sources:
-            if name.endswith((".hea", ".mat")):
-                chosen[name] = digest
-    return chosen
 
 
 def _unverified(root: Path, wanted: dict[str, str]) -> list[str]:
@@ -166,11 +153,11 @@ def _save_manifest(root: Path, manifest: dict) -> None:
 
 
 def _download_all(names: list[str], wanted: dict[str, str], root: Path, base_url: str,
-                  n_jobs: int) -> None:  # fmt: skip
+                  n_jobs: int, desc: str) -> None:  # fmt: skip
     errors = []
     with (
         ThreadPoolExecutor(max_workers=max(1, n_jobs)) as pool,
-        tqdm(total=len(names), unit="file", desc="Downloading PhysioNet 2020", disable=None) as bar,
+        tqdm(total=len(names), unit="file", desc=desc, disable=None) as bar,
     ):
         futures = {
             pool.submit(_download, base_url + name, root / name, wanted[name]): name
@@ -196,85 +183,47 @@ def _download_all(names: list[str], wanted: dict[str, str], root: Path, base_url
         )
 
 
-def _missing_message(root: Path, missing: list[str] | None) -> str:
-    what = (f"{len(missing)} files are missing or damaged, e.g. {missing[0]}"
-            if missing else "nothing has been downloaded yet")  # fmt: skip
-    return (
-        f"PhysioNet/CinC Challenge 2020 data not found in {root}: {what}. Call "
-        "fetch_physionet2020(download_if_missing=True) to download it (about 7 GB), or "
-        f"download {PHYSIONET2020_URL} yourself (for example with "
-        f"'wget -r -N -c -np {PHYSIONET2020_URL}') and call "
-        "load_physionet2020('<that folder>/training')."
-    )
-
-
-def fetch_physionet2020(
-    *,
-    data_home: str | os.PathLike | None = None,
-    sources: Sequence[str] | None = None,
-    download_if_missing: bool = True,
-    base_url: str = PHYSIONET2020_URL,
-    n_jobs: int = 8,
-    **load_kwargs,
-) -> Bunch | tuple:
-    """Download the PhysioNet/CinC Challenge 2020 training data and load it.
-
-    The list of files and their sha256 (``SHA256SUMS.txt``) comes from ``base_url``.
-    Files of the requested sources that are missing or damaged are downloaded
-    concurrently into ``<data_home>/physionet2020/1.0.2/``: each goes to a ``.part``
-    file, resumes where an interrupted transfer stopped (HTTP Range), retries
-    transient errors, and is renamed into place only once its sha256 matches. A
-    second call downloads nothing. The files are then loaded with
-    :func:`load_physionet2020`.
+def download_verified(root: Path, base_url: str, select: Callable[[dict], dict], *,
+                      download: bool, n_jobs: int, desc: str) -> list[str]:  # fmt: skip
+    """Bring the files that ``select`` picks from the checksum list into ``root``.
 
     Parameters
     ----------
-    data_home : str or path-like, default=None
-        Where to keep the data, see :func:`get_data_home`.
-    sources : list of str, default=None
-        Sources to fetch (keys of :data:`SOURCES`); all six when None.
-    download_if_missing : bool, default=True
-        When False, raise an ``OSError`` if the data are not all on disk.
-    base_url : str, default=PHYSIONET2020_URL
-        URL of the folder holding ``SHA256SUMS.txt`` and ``training/``.
-    n_jobs : int, default=8
-        Concurrent downloads. The records are then read in this process, the fastest
-        on a few cores; to read them with several processes, call this function
-        inside ``joblib.parallel_config(n_jobs=...)``.
-    **load_kwargs
-        Passed to :func:`load_physionet2020`: ``fs``, ``duration``, ``classes``,
-        ``crop``, ``cache``, ``on_error``, ``return_X_y``.
+    root : Path
+        Local copy of the folder at ``base_url`` (which ends with ``/``).
+    base_url : str
+        Folder holding ``SHA256SUMS.txt`` and the files it lists.
+    select : callable
+        ``{name: sha256}`` of the whole list to ``{name: sha256}`` of the wanted files.
+    download : bool
+        When False nothing is downloaded; the missing files are returned.
+    n_jobs : int
+        Concurrent downloads.
+    desc : str
+        The progress bar's label.
 
     Returns
     -------
-    dataset : :class:`~sklearn.utils.Bunch` or tuple
-        As returned by :func:`load_physionet2020`.
+    missing : list of str
+        Wanted files still absent or damaged (empty after a successful download);
+        ``[CHECKSUMS]`` when even the checksum list is absent.
 
     Examples
     --------
     >>> import tempfile
-    >>> from sk3kg.datasets import fetch_physionet2020
-    >>> fetch_physionet2020(data_home=tempfile.mkdtemp(), download_if_missing=False)
-    Traceback (most recent call last):
-    ...
-    OSError: PhysioNet/CinC Challenge 2020 data not found in ...
+    >>> from pathlib import Path
+    >>> download_verified(Path(tempfile.mkdtemp()), "https://example.org/", dict,
+    ...                   download=False, n_jobs=1, desc="")
+    ['SHA256SUMS.txt']
     """
-    sources = list(SOURCES) if sources is None else list(sources)
-    unknown = sorted(set(sources) - set(SOURCES))
-    if unknown or not sources:
-        raise ValueError(f"sources must be a non-empty list of {list(SOURCES)}, got {sources}.")
-    root = Path(get_data_home(data_home)) / "physionet2020" / "1.0.2"
-    base_url = base_url if base_url.endswith("/") else base_url + "/"
-    sums = _read_checksums(root, base_url, download_if_missing)
+    sums = read_checksums(root, base_url, download)
     if sums is None:
-        raise OSError(_missing_message(root, None))
-    wanted = _select(sums, sources)
+        return [CHECKSUMS]
+    wanted = select(sums)
     if not wanted:
-        raise OSError(f"{base_url}{_CHECKSUMS} lists no files of the sources {sources}.")
+        raise OSError(f"{base_url}{CHECKSUMS} lists none of the files wanted in {root}.")
     missing = _unverified(root, wanted)
-    if missing and not download_if_missing:
-        raise OSError(_missing_message(root, missing))
-    if missing:
-        _download_all(missing, wanted, root, base_url, n_jobs)
-    training = root / "training"
-    return load_physionet2020(training, sources=sources, data_home=data_home, **load_kwargs)
+    if missing and download:
+        _download_all(missing, wanted, root, base_url, n_jobs, desc)
+        missing = []
+    return missing

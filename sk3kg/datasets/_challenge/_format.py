@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 import scipy.io
 
-from ..vcg import resolve_leads
-from ._base import atomic_path
+from ...vcg import resolve_leads
+from .._base import atomic_path
 from ._tables import CHALLENGE_LEADS
 
 __all__ = ["RecordError", "read_header", "read_signal", "write_physionet2020"]

@@ -4,19 +4,19 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..vcg import DOWER, STANDARD_LEADS
-from ..vcg._leads import lead_synthesis_matrix
-from . import _synthetic_rhythm as rhythm
-from ._synthetic_heart import build_shapes
-from ._synthetic_labels import (
+from ...vcg import DOWER, STANDARD_LEADS
+from ...vcg._leads import lead_synthesis_matrix
+from . import _rhythm as rhythm
+from ._heart import build_shapes
+from ._labels import (
     SINUS_RHYTHMS,
     PatientFindings,
     draw_patient_findings,
     draw_record_findings,
     record_codes,
 )
-from ._synthetic_noise import ELECTRODE_TO_LEADS, NoiseLevels, draw_noise_levels, electrode_noise
-from ._synthetic_waves import Kernels, concat, rotation_xyz, rotation_z
+from ._noise import ELECTRODE_TO_LEADS, NoiseLevels, draw_noise_levels, electrode_noise
+from ._waves import Kernels, concat, rotation_xyz, rotation_z
 
 # Leads of the 12-lead ECG from I, II, V1-V6 (Einthoven and Goldberger for the limb leads).
 _SYNTHESIS = lead_synthesis_matrix(STANDARD_LEADS)

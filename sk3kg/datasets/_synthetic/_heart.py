@@ -14,8 +14,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import _synthetic_waves as waves
-from ._synthetic_rhythm import P_ECTOPIC, P_PACED, P_RETROGRADE, P_SINUS, PACED, VENTRICULAR
+from . import _waves as waves
+from ._rhythm import P_ECTOPIC, P_PACED, P_RETROGRADE, P_SINUS, PACED, VENTRICULAR
 
 # Share of the QRS's frontal turn that the T wave follows (a QRS-T angle that widens
 # with axis deviation, as in left axis deviation with a normal T axis).

@@ -16,8 +16,8 @@ from scipy.signal import resample_poly
 from sklearn.utils import Bunch
 from tqdm.auto import tqdm
 
-from ._base import atomic_path, get_data_home
-from ._challenge_format import RecordError, read_header, read_signal
+from .._base import atomic_path, get_data_home
+from ._format import RecordError, read_header, read_signal
 from ._tables import (
     CHALLENGE_LEADS,
     CLASS_SETS,

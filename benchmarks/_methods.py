@@ -3,8 +3,7 @@
 import importlib.util
 
 import numpy as np
-from skorch.callbacks import Callback
-from tqdm.auto import tqdm
+from _progress import SampleProgress
 
 from sk3kg import ECGClassifier, ThreeKGEmbedder
 from sk3kg.augment import StandardAugment, ThreeKGAugment
@@ -27,28 +26,21 @@ def segments(X: np.ndarray, n_segments: int) -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(crops), np.repeat(np.arange(len(X)), n_segments)
 
 
-class EpochProgress(Callback):
-    """A progress bar over the epochs of one fit, with its rate and the time left."""
+def pretraining_schedule(budget: int, n_records: int) -> tuple[int, int]:
+    """Epochs and records per epoch that spend a budget of ``budget`` training records.
 
-    def __init__(self, desc: str) -> None:
-        self.desc = desc
-
-    def on_train_begin(self, net, **kwargs):
-        self.bar_ = tqdm(total=net.max_epochs, initial=min(len(net.history), net.max_epochs),
-                         desc=self.desc, unit="epoch", leave=False, mininterval=2.0)  # fmt: skip
-
-    def on_epoch_end(self, net, **kwargs):
-        self.bar_.set_postfix(loss=f"{net.history[-1, 'train_loss']:.3f}", refresh=False)
-        self.bar_.update()
-
-    def on_train_end(self, net, **kwargs):
-        self.bar_.close()
+    A budget under one pass over the training split is one epoch over a random subset
+    of it; a larger one is whole epochs (rounded).
+    """
+    if budget <= n_records:
+        return 1, budget
+    return max(1, round(budget / n_records)), n_records
 
 
-def embedder_for(method: str, config: dict, device: str) -> ThreeKGEmbedder:
+def embedder_for(method: str, config: dict, device: str, epochs: int) -> ThreeKGEmbedder:
     """The ``ThreeKGEmbedder`` that pretrains ``method`` (or the untrained ``random``)."""
     common = {
-        "max_epochs": config["epochs"],
+        "max_epochs": epochs,
         "batch_size": config["batch_size"],
         "lr": config["lr"],
         "width": config["width"],
@@ -59,7 +51,7 @@ def embedder_for(method: str, config: dict, device: str) -> ThreeKGEmbedder:
         "random_state": 0,
         "verbose": config["verbose"],
     }
-    common["callbacks"] = [EpochProgress(f"[{method}] pretraining")]
+    common["callbacks"] = [SampleProgress(f"[{method}] pretraining")]
     if config.get("callbacks"):
         common["callbacks"] += config["callbacks"]()
         common["validation_fraction"] = config["validation_fraction"]
@@ -80,13 +72,18 @@ def embedder_for(method: str, config: dict, device: str) -> ThreeKGEmbedder:
 def pretrain_and_embed(method, config, X_train, splits_X, device):
     """Pretrain on the unlabelled training records; embed every split.
 
-    With ``config["n_segments"] > 1`` (and always for CMSC, at least 2), each
+    Pretraining sees ``config["pretrain_records"]`` training records in all
+    (``pretraining_schedule``). With ``config["n_segments"] > 1`` (and always for
+    CMSC, at least 2), each
     record is cut into adjacent crops; the crops of one record are positives of
     each other during pretraining and a record's features are its crops' mean.
     """
     n_segments = max(2, config["n_segments"]) if method == "cmsc" else config["n_segments"]
+    epochs, n_records = pretraining_schedule(config["pretrain_records"], len(X_train))
+    if n_records < len(X_train):  # the same subset for every method
+        X_train = X_train[np.sort(np.random.default_rng(0).permutation(len(X_train))[:n_records])]
     crops, groups = segments(X_train, n_segments)
-    embedder = embedder_for(method, config, device)
+    embedder = embedder_for(method, config, device, epochs)
     embedder.fit(crops, groups=groups if n_segments > 1 else None)
     features = {}
     for name, X in splits_X.items():
@@ -116,13 +113,22 @@ def _classifier(config, device, seed, embedder, linear_probe_epochs, n_labelled)
         lr=config["lr"],
         device=device,
         precision=config["precision"],
-        callbacks=[EpochProgress(f"  fit, {n_labelled} labelled")],
+        callbacks=[SampleProgress(f"  fit, {n_labelled} labelled")],
         random_state=seed,
     )
 
 
+def _stopping_records(n_valid: int, limit: int | None) -> np.ndarray:
+    """The validation records a network's early stopping watches: all, or a fixed
+    random ``limit`` of them (each epoch scores them, which costs a pass)."""
+    if limit is None or limit >= n_valid:
+        return np.arange(n_valid)
+    return np.sort(np.random.default_rng(0).permutation(n_valid)[:limit])
+
+
 def classifier_scores(config, X, target, seed, device, embedder=None, lp_choices=None):
-    """Train an ``ECGClassifier`` on the labelled subset, early-stopped on the validation split.
+    """Train an ``ECGClassifier`` on the labelled subset, early-stopped on the validation split
+    (or ``config["stop_records"]`` of its records).
 
     ``embedder=None`` trains an untrained encoder of the benchmark's size end to
     end (``supervised``). A pretrained embedder is fine-tuned directly and after
@@ -137,10 +143,11 @@ def classifier_scores(config, X, target, seed, device, embedder=None, lp_choices
         candidates = [0]
     else:
         candidates = [0, config["lp_epochs"]] if lp_choices is None else [lp_choices]
+    stop = _stopping_records(len(X["valid"]), config["stop_records"])
     best = None
     for lp_epochs in candidates:
         clf = _classifier(config, device, seed, embedder, lp_epochs, len(X["train"]))
-        clf.fit(X["train"], target["train"], X_val=X["valid"], y_val=target["valid"])
+        clf.fit(X["train"], target["train"], X_val=X["valid"][stop], y_val=target["valid"][stop])
         valid = clf.predict_proba(X["valid"])
         auc = macro_auc(target["valid"], valid)
         if best is None or auc > best[0]:

@@ -95,10 +95,35 @@ def write_markdown(path: Path, rows: list[dict], summary: dict, comparisons=()) 
             parts += [comparison_table(comparisons, class_set)]
         parts += ["", f"### Challenge score, {class_set} classes", ""]
         parts += [markdown_table(rows, class_set, "challenge_score"), ""]
-    parts += ["## Wall times (s)", ""] + [f"- {k}: {v:.0f}" for k, v in summary["times"].items()]
+    parts += ["## Wall time by stage", "", stage_table(summary["times"])]
     text = "\n".join(parts) + "\n"
     path.write_text(text)
     return text
+
+
+def stage_table(times: dict) -> str:
+    """Each stage's wall time and its share of the run's."""
+    total = times["total"]
+    lines = ["| stage | seconds | share |", "|---|---|---|"]
+    lines += [f"| {stage} | {seconds:.0f} | {100 * seconds / total:.0f} % |"
+              for stage, seconds in times.items() if stage != "total"]  # fmt: skip
+    lines.append(f"| total | {total:.0f} | 100 % |")
+    return "\n".join(lines)
+
+
+def versus_reference(rows: list[dict], reference: dict, class_set: str) -> str:
+    """This run's mean macro AUC beside the reference run's, per method and fraction."""
+    ours, theirs = _cells(rows, class_set), _cells(reference["results"], class_set)
+    lines = [f"This run against the reference ({reference['command']}, seeds "
+             f"{reference['seeds']}), mean macro AUC on the {class_set} classes:", "",
+             "| method | fraction | this run | reference | difference |",
+             "|---|---|---|---|---|"]  # fmt: skip
+    for (method, fraction), values in ours.items():
+        if (method, fraction) in theirs:
+            mine, ref = np.mean(values), np.mean(theirs[method, fraction])
+            lines.append(f"| {method} | {fraction:g} | {mine:.3f} | {ref:.3f} "
+                         f"| {mine - ref:+.3f} |")  # fmt: skip
+    return "\n".join(lines)
 
 
 def write_per_class(path: Path, rows: list[dict]) -> None:

@@ -23,12 +23,15 @@ import time
 from pathlib import Path
 
 import _methods
+import _plan
+import _progress
 import _protocol
 import _report
 import joblib
 import numpy as np
 import sklearn
 import torch
+from joblib import Parallel, delayed
 from skorch.callbacks import EarlyStopping
 from tqdm.auto import tqdm
 
@@ -46,29 +49,45 @@ from sk3kg.metrics import paired_bootstrap_auc
 QUICK = ("3kg", "simclr", "cmsc", "random", "supervised", "3kg-finetune", "minirocket")
 FULL = ("3kg", "3kg-spatial", "3kg-temporal", "3kg-shared", "simclr", "cmsc", "random",
         "supervised", "3kg-finetune", "minirocket")  # fmt: skip
+# The PhysioNet/CinC 2020 training set: 43,101 records. At its size, 1 % of the training
+# split is 345 labelled records, as in the paper.
+PHYSIONET2020_RECORDS = 43_101
 BASE = {
-    "fs": 100, "duration": 10.0, "n_records": 2000, "methods": QUICK, "seeds": (0, 1, 2),
-    "fractions": (0.01, 0.1, 1.0), "epochs": 35, "label_budget": 40_000, "label_epochs": 100,
-    "patience": 10, "lp_epochs": 10,
+    "fs": 100, "duration": 10.0, "n_records": PHYSIONET2020_RECORDS, "methods": QUICK,
+    "seeds": (0, 1, 2), "fractions": (0.01, 0.1, 1.0), "pretrain_records": 24_000,
+    "label_budget": 12_000, "label_epochs": 30, "patience": 5, "lp_epochs": 3,
+    "network_seeds": 1, "stop_records": 1000,
     "batch_size": 128, "lr": 1e-3, "width": 16, "depth": 2, "temperature": 0.1,
     "n_segments": 1, "scale_range": False, "minirocket_kernels": 1000, "callbacks": None,
     "validation_fraction": None, "data": "auto", "precision": "auto",
 }  # fmt: skip
-# Quick: 35 pretraining epochs take about as long in bfloat16 (precision "auto" on a CPU with
-# native bfloat16) as 20 did in float32: 1.77x faster pretraining, no detectable loss in probe
-# AUC (benchmarks/precision_quality.py). Without bfloat16 hardware they take 1.77x longer.
+# Quick: the data regime of the paper (43,101 records, >= 300 labelled at 1 %) in under
+# 20 minutes on 2 cores. Every budget is in training samples (records), chosen by
+# measurement (benchmarks/_plan.py prices them): pretraining sees 24,000 records per
+# method, each network fit up to 12,000 samples, early-stopped on 1,000 validation
+# records, and the networks (supervised, 3kg-finetune) are trained on the first seed's
+# labelled subsets only.
 PRESETS = {
     "smoke": {"n_records": 240, "duration": 5.0, "seeds": (0,), "fractions": (0.1, 1.0),
-              "epochs": 2, "label_budget": 400, "label_epochs": 3, "lp_epochs": 1,
+              "pretrain_records": 384, "label_budget": 400, "label_epochs": 3, "lp_epochs": 1,
+              "network_seeds": 1, "stop_records": None,
               "batch_size": 64, "width": 8, "depth": 1, "minirocket_kernels": 168},
     "quick": {},
+    # The former quick preset: 2,000 records, every seed for every method; for a demo.
+    "small": {"n_records": 2000, "pretrain_records": 56_000, "label_budget": 40_000,
+              "label_epochs": 100, "patience": 10, "lp_epochs": 10, "network_seeds": 3,
+              "stop_records": None},
     "full": {"methods": FULL, "n_records": 10000, "fs": 250, "seeds": (0, 1, 2, 3, 4),
-             "epochs": 100, "label_budget": 400_000, "label_epochs": 300, "width": 32},
-    # The 3KG authors' settings (their public training code), for a GPU and the real data.
+             "pretrain_records": 100 * 8000, "label_budget": 400_000, "label_epochs": 300,
+             "patience": 10, "lp_epochs": 10, "network_seeds": 5, "stop_records": None,
+             "width": 32},
+    # The 3KG authors' settings (their public training code), for a GPU and the real data:
+    # 250 epochs over the training split.
     "paper": {"data": "physionet2020", "fs": 500, "duration": 10.0, "n_segments": 2,
-              "scale_range": True, "batch_size": 512, "epochs": 250, "label_budget": 10**7,
-              "label_epochs": 250, "patience": 30, "lp_epochs": 30, "width": 32,
-              "seeds": (0, 1, 2, 3, 4),
+              "scale_range": True, "batch_size": 512,
+              "pretrain_records": 250 * round(0.8 * PHYSIONET2020_RECORDS),
+              "label_budget": 10**7, "label_epochs": 250, "patience": 30, "lp_epochs": 30,
+              "network_seeds": 5, "stop_records": None, "width": 32, "seeds": (0, 1, 2, 3, 4),
               "minirocket_kernels": 10000, "validation_fraction": 1 / 9,
               "callbacks": lambda: [EarlyStopping(patience=30)]},
 }  # fmt: skip
@@ -87,12 +106,25 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--methods", help="comma-separated subset of " + ",".join(FULL))
     parser.add_argument("--fractions", help="comma-separated, e.g. 0.01,0.1,1.0")
     parser.add_argument("--seeds", help="comma-separated seeds of the labelled subsets")
-    parser.add_argument("--epochs", type=int, help="pretraining epochs")
+    parser.add_argument(
+        "--pretrain-records", type=int, help="pretraining budget: training records seen per method"
+    )
     parser.add_argument("--split-seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--precision", choices=("auto", "32", "bf16", "16"),
                         help="of every network's training and inference")  # fmt: skip
-    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="default: benchmarks/results/<data>-<preset> (not tracked by git)",
+    )
+    parser.add_argument(
+        "--plan",
+        action="store_true",
+        help="print what the run would do and its estimated time, then exit",
+    )
+    parser.add_argument("--json", action="store_true", help="with --plan: print it as JSON")
     parser.add_argument("--verbose", type=int, default=0)
     return parser.parse_args(argv)
 
@@ -101,7 +133,8 @@ def make_config(args: argparse.Namespace) -> dict:
     config = {**BASE, **PRESETS[args.preset], "verbose": args.verbose}
     overrides = {
         "data": args.data, "n_records": args.n_records, "fs": args.fs,
-        "duration": args.duration, "epochs": args.epochs, "precision": args.precision,
+        "duration": args.duration, "pretrain_records": args.pretrain_records,
+        "precision": args.precision,
         "methods": args.methods and tuple(args.methods.split(",")),
         "fractions": args.fractions and tuple(map(float, args.fractions.split(","))),
         "seeds": args.seeds and tuple(map(int, args.seeds.split(","))),
@@ -141,9 +174,11 @@ def load_data(args, config) -> dict:
     if choice == "synthetic":
         from sk3kg.datasets import make_synthetic_ecgs
 
+        # Simulated once, then read from a memory map under the data home.
         bunch = make_synthetic_ecgs(
             config["n_records"], fs=config["fs"], duration=config["duration"], classes=finest,
-            n_patients=config["n_records"] // 2, random_state=0,
+            n_patients=config["n_records"] // 2, random_state=0, cache=True, n_jobs=-1,
+            data_home=args.data_home,
         )  # fmt: skip
         patients = np.asarray(bunch.patient_ids)
         what = (
@@ -177,7 +212,8 @@ def load_data(args, config) -> dict:
 def _cache_key(method: str, config: dict, data: dict, split: dict) -> str:
     # Settings of the probe and of the supervised reference do not change pretraining.
     unrelated = {"seeds", "fractions", "verbose", "methods", "callbacks", "label_budget",
-                 "label_epochs", "patience", "lp_epochs"}  # fmt: skip
+                 "label_epochs", "patience", "lp_epochs", "network_seeds",
+                 "stop_records"}  # fmt: skip
     relevant = {k: v for k, v in config.items() if k not in unrelated}
     text = json.dumps([method, relevant, data["description"], split["train"].tolist()[:50],
                        len(split["train"]), sk3kg.__version__], default=str)  # fmt: skip
@@ -253,16 +289,17 @@ def _method_input(method, config, data, split, out, device):
 def _runs(method: str, data: dict, config: dict):
     """The (class set, fraction, seeds) a method is scored on.
 
-    Networks trained on the labels (``supervised``, ``3kg-finetune``) cost
-    minutes per fit, so they are trained on the primary class set only, and
-    once on the 100 % subset, which is the same for every seed.
+    The 100 % subset is the same for every seed, so every method is fitted on it
+    once (seed 0). Networks trained on the labels (``supervised``, ``3kg-finetune``)
+    cost minutes per fit: they are trained on the primary class set only, and on
+    the first ``network_seeds`` seeds' subsets.
     """
     class_sets = list(data["targets"])
     trained = method in _methods.TRAINED_ON_LABELS
     for class_set in class_sets[:1] if trained else class_sets:
         for fraction in config["fractions"]:
-            seeds = config["seeds"][:1] if trained and fraction == 1.0 else config["seeds"]
-            yield class_set, fraction, seeds
+            seeds = config["seeds"][: config["network_seeds"]] if trained else config["seeds"]
+            yield class_set, fraction, seeds[:1] if fraction == 1.0 else seeds
 
 
 def run_method(method, config, data, split, out, device) -> tuple[list[dict], dict, float]:
@@ -274,8 +311,8 @@ def run_method(method, config, data, split, out, device) -> tuple[list[dict], di
     start, rows, test_scores = time.perf_counter(), [], {}
     features = _method_input(method, config, data, split, out, device)
     runs = list(_runs(method, data, config))
-    bar = tqdm(total=sum(len(seeds) for *_, seeds in runs), desc=f"[{method}] labelled subsets",
-               unit="subset")  # fmt: skip
+    bar = _progress.bar(sum(len(seeds) for *_, seeds in runs), f"[{method}] labelled subsets",
+                        "subset")  # fmt: skip
     for class_set, fraction, seeds in runs:
         klass = get_class_set(class_set)
         y = {name: data["targets"][class_set][index] for name, index in split.items()}
@@ -290,7 +327,7 @@ def run_method(method, config, data, split, out, device) -> tuple[list[dict], di
             row.update(method=method, class_set=class_set, fraction=fraction, seed=seed,
                        n_labelled=len(subset), **chosen)  # fmt: skip
             rows.append(row)
-            bar.update()
+            _progress.update(bar)
         auc = np.mean([r["macro_auc"] for r in rows[-len(seeds) :]])
         tqdm.write(f"[{method}] {class_set} classes, {fraction:g} of labels: macro AUC {auc:.3f}")
     bar.close()
@@ -303,25 +340,37 @@ def compare_with_3kg(test_scores: dict, data: dict, split: dict, n_resamples=100
     ``test_scores`` is ``{method: {(class set, fraction): {seed: scores}}}``. Seeds are
     paired by labelled subset; a method scored on fewer seeds than 3KG (the networks
     trained once at 100 %) is paired on the seeds it shares. Every comparison draws the
-    same resamples of the test records (one ``random_state``).
+    same resamples of the test records (one ``random_state``). Comparisons run on every
+    core (numpy releases the GIL in the bootstrap's array work).
     """
-    comparisons = []
+    pairs = []
     for (class_set, fraction), baseline in test_scores.get("3kg", {}).items():
-        y_test = data["targets"][class_set][split["test"]]
         for method, cells in test_scores.items():
             runs = cells.get((class_set, fraction), {})
             seeds = [seed for seed in baseline if seed in runs]
-            if method == "3kg" or not seeds:
-                continue
-            result = paired_bootstrap_auc(
-                y_test, [baseline[s] for s in seeds], [runs[s] for s in seeds],
-                n_resamples=n_resamples, random_state=0,
-            )  # fmt: skip
-            comparisons.append({
-                "class_set": class_set, "fraction": fraction, "method": method,
-                "baseline": "3kg", "delta": result.delta, "ci95": list(result.interval),
-                "n_resamples": result.n_resamples, "seeds": seeds,
-            })  # fmt: skip
+            if method != "3kg" and seeds:
+                pairs.append((class_set, fraction, method, seeds, baseline, runs))
+    y_test = {c: data["targets"][c][split["test"]] for c in data["targets"]}
+    bar = _progress.bar(len(pairs), "[comparisons] paired bootstrap", "comparison")
+
+    def compare(class_set, fraction, method, seeds, baseline, runs):
+        result = paired_bootstrap_auc(
+            y_test[class_set], [baseline[s] for s in seeds], [runs[s] for s in seeds],
+            n_resamples=n_resamples, random_state=0,
+        )  # fmt: skip
+        return {
+            "class_set": class_set, "fraction": fraction, "method": method,
+            "baseline": "3kg", "delta": result.delta, "ci95": list(result.interval),
+            "n_resamples": result.n_resamples, "seeds": seeds,
+        }  # fmt: skip
+
+    comparisons = []
+    for comparison in Parallel(n_jobs=-1, prefer="threads", return_as="generator")(
+        delayed(compare)(*pair) for pair in pairs
+    ):
+        comparisons.append(comparison)
+        _progress.update(bar)
+    bar.close()
     return comparisons
 
 
@@ -350,40 +399,77 @@ PROTOCOL = (
 )
 
 
+RESULTS = Path(__file__).parent / "results"  # every run's output; not tracked by git
+REFERENCE = Path(__file__).parent / "reference"  # the runs the README and docs quote
+
+
+def _print_plan(args, config) -> int:
+    """``--plan``: what the run would do, without loading or simulating anything."""
+    choice = config["data"]
+    if choice == "auto":
+        choice = "physionet2020" if _physionet_root(args.data_home).is_dir() else "synthetic"
+    n = config["n_records"] if choice == "synthetic" else PHYSIONET2020_RECORDS
+    what = ("simulated" if choice == "synthetic" else "PhysioNet/CinC 2020") + " records"
+    size = f"{config['fs']:g} Hz x {config['duration']:g} s"
+    data = {"name": choice, "n_records": n, "description": f"{n:,} {what}, {size}"}
+    plan = _plan.build(config, _plan.expected_split(n), data, class_sets_for(args.classes))
+    print(json.dumps(plan, indent=1, default=str) if args.json else _plan.describe(plan))
+    return 0
+
+
+def _run_methods(methods, config, data, split, out, device) -> tuple[list, dict, dict]:
+    rows, test_scores, times = [], {}, {}
+    for method in methods:
+        _progress.CLOCK.begin(method)
+        method_rows, test_scores[method], _ = run_method(method, config, data, split, out, device)
+        times[method] = _progress.CLOCK.end()
+        rows += method_rows
+    return rows, test_scores, times
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     config = make_config(args)
+    if args.plan:
+        return _print_plan(args, config)
     device = "cuda" if args.device == "auto" and torch.cuda.is_available() else args.device
     device = "cpu" if device == "auto" else device
-    started = time.perf_counter()
+    class_sets = class_sets_for(args.classes)
+    n_classes = len(get_class_set(args.classes).codes)
+    expected = _plan.expected_split(config["n_records"])
+    planned = _plan.estimate(config, expected, n_classes, len(class_sets))
+    _progress.CLOCK = _progress.RunClock(planned)
+    _progress.CLOCK.begin("data")
     data = load_data(args, config)
     print(data["description"])
-    out = args.out or Path(__file__).parent / "results" / f"{data['name']}-{args.preset}"
+    name = f"{data['name']}-{args.preset}"
+    out = args.out or RESULTS / name
     out.mkdir(parents=True, exist_ok=True)
     primary = data["targets"][args.classes]
     split = _protocol.split_by_patient(primary, data["patients"], args.split_seed)
     np.savez(out / "split.npz", **split, patients=data["patients"])
-    times = {"data": time.perf_counter() - started}
+    sizes = {k: len(v) for k, v in split.items()}
+    _progress.CLOCK.planned.update(_plan.estimate(config, sizes, n_classes, len(class_sets)))
+    times = {"data": _progress.CLOCK.end()}
     methods = [m for m in config["methods"] if m != "minirocket" or _methods.has_minirocket()]
     if len(methods) < len(config["methods"]):
         print("minirocket skipped: install the bench extra (pip install -e '.[bench]')")
-    rows, test_scores = [], {}
-    for method in methods:
-        method_rows, test_scores[method], times[method] = run_method(
-            method, config, data, split, out, device
-        )
-        rows += method_rows
-    start = time.perf_counter()
+    rows, test_scores, method_times = _run_methods(methods, config, data, split, out, device)
+    times.update(method_times)
+    _progress.CLOCK.begin("comparisons")
     comparisons = compare_with_3kg(test_scores, data, split)
-    times["comparisons"] = time.perf_counter() - start
-    times["total"] = time.perf_counter() - started
+    times["comparisons"] = _progress.CLOCK.end()
+    times["total"] = _progress.CLOCK.elapsed()
     summary = {
         "data": data["name"], "preset": args.preset, "seeds": list(config["seeds"]),
         "command": "python " + shlex.join(["benchmarks/physionet2020.py", *sys.argv[1:]]),
         "data_description": data["description"], "protocol": PROTOCOL,
-        "class_sets": list(data["targets"]), "times": times,
+        "class_sets": class_sets, "times": times,
     }  # fmt: skip
     write_outputs(out, rows, comparisons, summary, config, split)
+    reference = REFERENCE / name / "results.json"
+    if reference.exists() and reference.resolve() != (out / "results.json").resolve():
+        print(_report.versus_reference(rows, json.loads(reference.read_text()), args.classes))
     return 0
 
 

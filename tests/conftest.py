@@ -1,6 +1,11 @@
-"""Shared fixtures: seeded randomness, generated ECGs and the shared sample data."""
+"""Shared fixtures: seeded randomness, generated ECGs, the shared sample data and a local
+PhysioNet mirror."""
 
+import hashlib
 import os
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -8,6 +13,7 @@ import pytest
 import torch
 from hypothesis import settings
 
+from sk3kg.datasets import _download
 from sk3kg.vcg import vcg_to_ecg
 
 # CI runs the same examples every time (HYPOTHESIS_PROFILE=ci); local runs explore new ones.
@@ -45,7 +51,86 @@ def dipolar_ecg(rng):
 
 
 @pytest.fixture
+def isolated_data_home(tmp_path, monkeypatch):
+    """A data home of the test's own (``SK3KG_DATA``), so caches never leak between tests."""
+    monkeypatch.setenv("SK3KG_DATA", str(tmp_path / "data_home"))
+
+
+def header_dx(path) -> list[str]:
+    """The codes of a header's ``#Dx:`` line, read independently of sk3kg's parser."""
+    for line in Path(path).read_text().splitlines():
+        if line.replace(" ", "").startswith("#Dx:"):
+            return [c.strip() for c in line.split(":", 1)[1].split(",") if c.strip()]
+    return []
+
+
+@pytest.fixture
 def shared_data():
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is absent (it exists only beside a developer checkout)")
     return SHARED_DATA
+
+
+# --- a PhysioNet mirror on the loopback interface, for the fetchers -----------------------
+
+
+class ChallengeMirror(BaseHTTPRequestHandler):
+    """Serves a folder with HTTP Range support; can cut one transfer half-way."""
+
+    root: Path
+    log: list
+    cut_once: set
+
+    def do_GET(self):  # noqa: N802 - the name http.server dispatches to
+        name = self.path.lstrip("/")
+        self.log.append((name, self.headers.get("Range")))
+        path = self.root / name
+        if not path.is_file():
+            self.send_error(404)
+            return
+        body = path.read_bytes()
+        start = int(re.fullmatch(r"bytes=(\d+)-", self.headers.get("Range") or "bytes=0-")[1])
+        if start >= len(body) and start:
+            self.send_error(416)
+            return
+        self.send_response(206 if start else 200)
+        self.send_header("Content-Length", str(len(body) - start))
+        self.end_headers()
+        if name in self.cut_once:
+            self.cut_once.discard(name)
+            self.wfile.write(body[start : len(body) // 2])
+            return  # HTTP/1.0: the connection closes, short of Content-Length
+        self.wfile.write(body[start:])
+
+    def log_message(self, *args):
+        pass
+
+
+def write_checksums(root: Path) -> None:
+    """``SHA256SUMS.txt`` of every file below ``root``, as PhysioNet publishes it."""
+    sums = [f"{hashlib.sha256(p.read_bytes()).hexdigest()} {p.relative_to(root).as_posix()}"
+            for p in sorted(root.rglob("*")) if p.is_file()]  # fmt: skip
+    (root / "SHA256SUMS.txt").write_text("\n".join(sums) + "\n")
+
+
+@pytest.fixture
+def serve_folder(monkeypatch):
+    """``serve_folder(root)`` writes the folder's checksum list and serves it on 127.0.0.1;
+    it returns the handler class (``log`` of requests, ``cut_once`` names) and the URL."""
+    monkeypatch.setattr(_download, "_BACKOFF", 0.01)
+    running = []
+
+    def serve(root: Path):
+        write_checksums(root)
+        handler = type("Mirror", (ChallengeMirror,), {"root": root, "log": [], "cut_once": set()})
+        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+        thread.start()
+        running.append((server, thread))
+        return handler, f"http://127.0.0.1:{server.server_address[1]}/"
+
+    yield serve
+    for server, thread in running:
+        server.shutdown()
+        server.server_close()
+        thread.join()

@@ -33,9 +33,12 @@ def smoke_run(tmp_path_factory):
     again = _run(BENCHMARKS / "physionet2020.py", *args)
     assert again.returncode == 0, again.stderr[-3000:]
     # Progress bars (tqdm, on stderr): pretraining epochs, labelled subsets, their time left.
-    for stage in ("[3kg] pretraining", "[3kg] labelled subsets", "[supervised] labelled subsets"):
+    for stage in ("[3kg] pretraining", "[3kg] labelled subsets", "[supervised] labelled subsets",
+                  "[comparisons] paired bootstrap"):  # fmt: skip
         assert stage in first.stderr, stage
     assert "<" in first.stderr  # tqdm's elapsed<remaining
+    assert "run_left=" in first.stderr  # and the whole run's
+    assert "== 3kg:" in first.stdout and "left" in first.stdout  # each stage's end
     assert "from_pretrained" not in again.stderr  # the saved encoder loads without warnings
     return out, first.stdout, again.stdout
 
@@ -86,6 +89,16 @@ def test_smoke_preset_compares_every_method_with_3kg_by_paired_bootstrap(smoke_r
     assert sum(text.count(v) for v in verdicts) == len(comparisons)
 
 
+def test_smoke_preset_reports_each_stage_share_of_the_wall_time(smoke_run):
+    out, _, _ = smoke_run
+    results = json.loads((out / "results.json").read_text())
+    times = results["times"]
+    stages = ("data", "3kg", "supervised", "comparisons")
+    assert all(times[s] >= 0 for s in stages)
+    assert sum(v for k, v in times.items() if k != "total") <= times["total"] + 1e-6
+    assert "| total |" in (out / "results.md").read_text()
+
+
 def test_a_rerun_reuses_the_pretrained_methods(smoke_run):
     _, first, again = smoke_run
     assert "reusing" not in first
@@ -105,3 +118,45 @@ def test_precision_quality_compares_both_precisions_with_an_interval(tmp_path):
     entry = report["fractions"]["0.1"]
     assert len(entry["float32"]) == len(entry["bfloat16"]) == 2
     assert entry["ci95"][0] <= entry["delta"] <= entry["ci95"][1]
+
+
+def test_plan_prints_sizes_labelled_counts_budgets_and_time_without_running():
+    done = _run(BENCHMARKS / "physionet2020.py", "--plan")
+    assert done.returncode == 0, done.stderr[-3000:]
+    for text in ("Split (patient-grouped 8/1/1)", "Labelled records", "Methods and budgets",
+                 "Estimated time", "0.01 -> 345"):  # fmt: skip
+        assert text in done.stdout, text
+
+
+def test_plan_as_json_gives_at_least_300_labelled_records_at_1_percent():
+    done = _run(BENCHMARKS / "physionet2020.py", "--plan", "--json")
+    assert done.returncode == 0, done.stderr[-3000:]
+    plan = json.loads(done.stdout)
+    assert plan["config"]["n_records"] == 43_101
+    assert plan["labelled"]["0.01"] >= 300
+    assert sum(plan["split_sizes"].values()) == 43_101
+    seconds = plan["estimated_seconds"]
+    assert seconds["total"] == pytest.approx(sum(v for k, v in seconds.items() if k != "total"))
+    assert set(plan["methods"]) == set(plan["config"]["methods"])
+
+
+def test_the_probe_is_scikit_learns_one_vs_rest_logistic_regression():
+    sys.path.insert(0, str(BENCHMARKS))
+    import _protocol
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.multiclass import OneVsRestClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(0)
+    X = {
+        name: rng.normal(size=(n, 20))
+        for name, n in (("train", 400), ("valid", 200), ("test", 200))
+    }
+    weights = rng.normal(size=(20, 4))
+    y = {name: (x @ weights + rng.normal(scale=2.0, size=(len(x), 4)) > 1.5).astype(int)
+         for name, x in X.items()}  # fmt: skip
+    test, _, c = _protocol.fit_probe(X, y)
+    reference = make_pipeline(StandardScaler(), OneVsRestClassifier(
+        LogisticRegression(C=c, max_iter=2000, tol=1e-8))).fit(X["train"], y["train"])  # fmt: skip
+    np.testing.assert_allclose(test, reference.predict_proba(X["test"]), atol=2e-3)

@@ -3,14 +3,17 @@
 import re
 import shutil
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.io
+import torch
 import wfdb
 from scipy.signal import find_peaks
 
+from sk3kg.augment import ThreeKGAugment
 from sk3kg.datasets import (
     CHALLENGE_LEADS,
     code_to_index,
@@ -20,33 +23,15 @@ from sk3kg.datasets import (
 )
 from sk3kg.datasets._challenge import _physionet2020
 
+from .conftest import header_dx
+
 SHARED = Path(__file__).parents[2] / "shared" / "data"
 SAMPLE = SHARED / "cinc2021-torch_ecg-sample" / "records"
 REWRITTEN = SHARED / "cinc2021-headers-rewritten"
 needs_sample = pytest.mark.skipif(not SAMPLE.is_dir(), reason="shared sample records absent")
 FLAT_RECORDS = {"JS20004", "JS20008"}  # V2, V4 and V6 are all zeros in the real files
 
-
-@pytest.fixture
-def rng():
-    return np.random.default_rng(0)
-
-
-@pytest.fixture(autouse=True)
-def isolated_data_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("SK3KG_DATA", str(tmp_path / "data_home"))
-
-
-def quiet_load(*args, **kwargs):
-    with pytest.warns(UserWarning, match="Skipped"):
-        return load_physionet2020(*args, **kwargs)
-
-
-def header_dx(path):
-    for line in Path(path).read_text().splitlines():
-        if line.replace(" ", "").startswith("#Dx:"):
-            return [c.strip() for c in line.split(":", 1)[1].split(",") if c.strip()]
-    return []
+pytestmark = pytest.mark.usefixtures("isolated_data_home")
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +39,8 @@ def sample(tmp_path_factory):
     if not SAMPLE.is_dir():
         pytest.skip("shared sample records absent")
     home = tmp_path_factory.mktemp("home")
-    with pytest.warns(UserWarning, match="Skipped 2 of 50"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing is skipped
         return load_physionet2020(SAMPLE, data_home=home, classes="scored"), home
 
 
@@ -62,13 +48,47 @@ def sample(tmp_path_factory):
 
 
 @needs_sample
-def test_sample_loads_48_of_50_records_and_names_the_two_with_flat_leads(sample):
+def test_sample_loads_all_50_records_and_marks_v2_v4_v6_flat_in_two(sample):
     ecg, _ = sample
-    assert ecg.data.shape == (48, 12, 5000) and ecg.data.dtype == np.float32
-    assert {record for record, _ in ecg.skipped} == FLAT_RECORDS
-    assert all("all-zero leads V2, V4, V6" in reason for _, reason in ecg.skipped)
+    assert ecg.data.shape == (50, 12, 5000) and ecg.data.dtype == np.float32
+    assert ecg.skipped == []
     assert ecg.leads == CHALLENGE_LEADS
     assert list(np.unique(ecg.sources)) == ["georgia", "ptb-xl", "unknown"]
+    flat_rows = {ecg.record_ids[i] for i in np.flatnonzero(ecg.flat_leads.any(axis=1))}
+    assert flat_rows == FLAT_RECORDS
+    v2_v4_v6 = [CHALLENGE_LEADS.index(lead) for lead in ("V2", "V4", "V6")]
+    for record in FLAT_RECORDS:
+        i = list(ecg.record_ids).index(record)
+        assert list(np.flatnonzero(ecg.flat_leads[i])) == v2_v4_v6
+        assert (ecg.data[i, v2_v4_v6] == 0).all() and (ecg.data[i, :7] != 0).any(axis=1).all()
+    assert ":Flat leads: 2 records have one or more (V2 2, V4 2, V6 2;" in ecg.DESCR
+    assert ":Skipped: 0 bad records, 0 records with flat leads" in ecg.DESCR
+
+
+@needs_sample
+def test_sample_with_skip_flat_loads_48_and_names_the_two_left_out(tmp_path):
+    with pytest.warns(UserWarning, match="Skipped 2 of 50 records") as record:
+        ecg = load_physionet2020(SAMPLE, skip_flat=True, on_error="raise", data_home=tmp_path)
+    assert ecg.data.shape == (48, 12, 5000) and not ecg.flat_leads.any()
+    assert {record_id for record_id, _ in ecg.skipped} == FLAT_RECORDS
+    assert all("flat leads V2, V4, V6" in reason for _, reason in ecg.skipped)
+    message = str(record[0].message)
+    assert "JS20004" in message and "JS20008" in message and "skip_flat=False" in message
+    assert "on_error" not in message  # nothing bad was skipped
+    assert ":Skipped: 0 bad records, 2 records with flat leads" in ecg.DESCR
+
+
+@needs_sample
+def test_flat_precordial_leads_get_signal_in_3kg_views(sample):
+    # The inverse Dower matrix reads the flat V2, V4, V6 as 0 mV; projected back, the
+    # view has signal there (docs/datasets.rst quotes the median RMS of 1000 views).
+    ecg, _ = sample
+    i = list(ecg.record_ids).index("JS20004")
+    x = torch.as_tensor(np.repeat(ecg.data[i : i + 1], 64, axis=0))
+    views = ThreeKGAugment(mask_ratio=0.0)(x, generator=torch.Generator().manual_seed(0))
+    rms = views.square().mean(dim=2).sqrt().median(dim=0).values
+    v2, v4, v6 = (CHALLENGE_LEADS.index(lead) for lead in ("V2", "V4", "V6"))
+    assert (rms[[v2, v4, v6]] > 0.1).all()  # mV, where the record holds exactly 0
 
 
 @needs_sample
@@ -106,9 +126,8 @@ def test_sample_labels_age_and_sex_agree_with_headers(sample):
 @needs_sample
 def test_sample_resampled_to_250_hz_keeps_r_peak_amplitudes_within_5_percent(sample):
     ecg, home = sample
-    with pytest.warns(UserWarning, match="Skipped"):
-        low = load_physionet2020(SAMPLE, fs=250, data_home=home)
-    assert low.data.shape == (48, 12, 2500) and list(low.lengths) == [2500] * 48
+    low = load_physionet2020(SAMPLE, fs=250, data_home=home)
+    assert low.data.shape == (50, 12, 2500) and list(low.lengths) == [2500] * 50
     for full, half in zip(ecg.data[:, 1], low.data[:, 1], strict=True):
         x, y = full - np.median(full), half - np.median(half)
         sign = np.sign(x[np.argmax(np.abs(x))])
@@ -121,12 +140,12 @@ def test_sample_resampled_to_250_hz_keeps_r_peak_amplitudes_within_5_percent(sam
 @needs_sample
 def test_sample_cached_and_uncached_loads_are_identical(sample):
     ecg, home = sample
-    with pytest.warns(UserWarning, match="Skipped"):
-        fresh = load_physionet2020(SAMPLE, data_home=home, classes="scored", cache=False)
+    fresh = load_physionet2020(SAMPLE, data_home=home, classes="scored", cache=False)
     assert isinstance(ecg.data, np.memmap) and not isinstance(fresh.data, np.memmap)
     np.testing.assert_array_equal(ecg.data, fresh.data)
     np.testing.assert_array_equal(ecg.target, fresh.target)
     np.testing.assert_array_equal(ecg.record_ids, fresh.record_ids)
+    np.testing.assert_array_equal(ecg.flat_leads, fresh.flat_leads)
 
 
 @needs_sample
@@ -268,7 +287,6 @@ DAMAGE = {
     "missing_header": (lambda f: (f / "SYN00001.hea").unlink(), "header file .* is missing"),
     "nan": (nan_mat, "NaN or infinite samples in leads aVR"),
     "sentinel": (sentinel_mat, "missing-sample value -32768 in leads V2"),
-    "flat_lead": (None, "all-zero leads V1"),
     "corrupt_bytes": (flip_bytes, "checksum of leads .* disagrees with the header"),
     "wrong_leads": (eleven_leads, "expected the 12 standard leads"),
     "garbage_header": (
@@ -280,11 +298,9 @@ DAMAGE = {
 
 def damaged_folder(folder, rng, kind):
     signals = rng.normal(scale=0.5, size=(3, 12, 1000))
-    signals[1, 6] = 0 if kind == "flat_lead" else signals[1, 6]
     write_physionet2020(folder, signals, 500, dx_codes=["", "", ""])
     damage, message = DAMAGE[kind]
-    if damage is not None:
-        damage(folder)
+    damage(folder)
     return message
 
 
@@ -306,6 +322,76 @@ def test_bad_record_raises_naming_it_when_asked(tmp_path, rng, kind):
         load_physionet2020(tmp_path, duration=2.0, on_error="raise")
     cache = Path(get_data_home()) / "physionet2020" / "cache"
     assert not list(cache.rglob("meta.npz")) and not list(cache.rglob("*.tmp"))
+
+
+# --- flat leads -----------------------------------------------------------------------
+
+
+def flat_folder(folder, rng, value=0.0):
+    """Three records; in the second, lead V1 holds ``value`` mV throughout."""
+    signals = rng.normal(scale=0.5, size=(3, 12, 1000))
+    signals[1, CHALLENGE_LEADS.index("V1")] = value
+    write_physionet2020(folder, signals, 500, dx_codes=["", "426783006", ""])
+
+
+@pytest.mark.parametrize("value", [0.0, -0.25])
+def test_record_with_a_constant_lead_is_loaded_and_the_lead_marked_flat(tmp_path, rng, value):
+    flat_folder(tmp_path, rng, value)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ecg = load_physionet2020(tmp_path, duration=2.0)
+    assert list(ecg.record_ids) == ["SYN00000", "SYN00001", "SYN00002"] and ecg.skipped == []
+    expected = np.zeros((3, 12), dtype=bool)
+    expected[1, CHALLENGE_LEADS.index("V1")] = True
+    np.testing.assert_array_equal(ecg.flat_leads, expected)
+    assert (ecg.data[1, CHALLENGE_LEADS.index("V1")] == np.float32(value)).all()
+    assert ":Flat leads: 1 records have one or more (V1 1;" in ecg.DESCR
+
+
+def test_a_lead_that_moves_by_one_microvolt_once_is_not_flat(tmp_path, rng):
+    signals = rng.normal(scale=0.5, size=(1, 12, 1000))
+    signals[0, 6] = 0.0
+    signals[0, 6, 500] = 0.001
+    write_physionet2020(tmp_path, signals, 500, dx_codes=[""])
+    assert not load_physionet2020(tmp_path, duration=2.0, cache=False).flat_leads.any()
+
+
+def test_flat_leads_survive_the_cache(tmp_path, rng):
+    flat_folder(tmp_path, rng)
+    first = load_physionet2020(tmp_path, duration=2.0)
+    second = load_physionet2020(tmp_path, duration=2.0)
+    assert isinstance(second.data, np.memmap)
+    np.testing.assert_array_equal(second.flat_leads, first.flat_leads)
+    assert second.flat_leads.sum() == 1 and second.flat_leads[1, CHALLENGE_LEADS.index("V1")]
+
+
+def test_skip_flat_leaves_them_out_with_a_warning_and_never_raises(tmp_path, rng):
+    flat_folder(tmp_path, rng)
+    with pytest.warns(UserWarning, match="Skipped 1 of 3 records") as record:
+        ecg = load_physionet2020(tmp_path, duration=2.0, skip_flat=True, on_error="raise")
+    assert len(record) == 1
+    message = str(record[0].message)
+    assert "SYN00001: flat leads V1 (every sample equal)" in message
+    assert "Pass skip_flat=False to keep" in message and "on_error" not in message
+    assert list(ecg.record_ids) == ["SYN00000", "SYN00002"] and not ecg.flat_leads.any()
+    assert [record_id for record_id, _ in ecg.skipped] == ["SYN00001"]
+    assert ecg.target.sum() == 0  # the sinus-rhythm record was the flat one
+    cache = Path(get_data_home()) / "physionet2020" / "cache"
+    assert len(load_physionet2020(tmp_path, duration=2.0).record_ids) == 3
+    assert len(list(cache.iterdir())) == 2  # skip_flat is part of the cache key
+
+
+def test_bad_and_flat_records_are_reported_together_with_what_to_do(tmp_path, rng):
+    flat_folder(tmp_path, rng)
+    path = tmp_path / "SYN00002.mat"
+    path.write_bytes(path.read_bytes()[:5000])
+    with pytest.warns(UserWarning, match="Skipped 2 of 3 records") as record:
+        ecg = load_physionet2020(tmp_path, duration=2.0, skip_flat=True)
+    message = str(record[0].message)
+    assert "SYN00002: cannot read signal file" in message and "SYN00001: flat leads V1" in message
+    assert "on_error='raise'" in message and "skip_flat=False" in message
+    assert [record_id for record_id, _ in ecg.skipped] == ["SYN00002", "SYN00001"]
+    assert ":Skipped: 1 bad records, 1 records with flat leads" in ecg.DESCR
 
 
 # --- the cache ------------------------------------------------------------------------

@@ -11,7 +11,9 @@ from sk3kg.datasets import (
     EQUIVALENT_CODES,
     NORMAL_CODE,
     SCORED_CODES,
+    SCORED_CODES_2021,
     SOURCES,
+    SOURCES_2021,
     challenge_weights,
     class_prevalence,
     code_to_index,
@@ -67,12 +69,16 @@ def test_sources_total_the_43101_training_records_of_version_1_0_2():
     assert SOURCES["ptb"].fs == 1000
 
 
-@pytest.mark.parametrize(("name", "n_classes"), [("scored", 27), ("merged", 24), ("3kg", 23)])
-def test_class_sets_have_their_sizes_and_index_every_scored_code(name, n_classes):
+@pytest.mark.parametrize(
+    ("name", "n_classes", "scored"),
+    [("scored", 27, SCORED_CODES), ("merged", 24, SCORED_CODES), ("3kg", 23, SCORED_CODES),
+     ("scored2021", 30, SCORED_CODES_2021), ("merged2021", 26, SCORED_CODES_2021)],
+)  # fmt: skip
+def test_class_sets_have_their_sizes_and_index_every_scored_code(name, n_classes, scored):
     codes, names, abbreviations = get_class_set(name)
     assert len(codes) == len(names) == len(abbreviations) == n_classes
     index = code_to_index(name)
-    assert set(index) == set(SCORED_CODES)
+    assert set(index) == set(scored)
     assert sorted(set(index.values())) == list(range(n_classes))
     for code in codes:
         assert index[code] == codes.index(code)
@@ -96,12 +102,93 @@ def test_3kg_folds_prolonged_pr_into_first_degree_av_block_only():
     assert "164947007" not in get_class_set("3kg").codes
 
 
-def test_subgroups_partition_the_scored_codes():
+def test_subgroups_partition_the_codes_scored_in_either_year():
     members = [code for group in CLASS_SUBGROUPS.values() for code in group]
-    assert sorted(members) == sorted(SCORED_CODES)
+    assert sorted(members) == sorted(SCORED_CODES_2021)
+    assert set(SCORED_CODES) < set(SCORED_CODES_2021)
     assert set(CLASS_SUBGROUPS) == {"rhythm", "conduction", "morphology"}
 
 
 def test_unknown_class_set_raises_with_the_choices():
     with pytest.raises(ValueError, match="choose one of scored, merged, 3kg"):
         get_class_set("cinc2021")
+
+
+# --- 2021 -------------------------------------------------------------------------------
+# Figures from physionetchallenges/evaluation-2021 @ e2a75fc (weights.csv,
+# dx_mapping_scored.csv), typed in here independently of the package's tables.
+
+
+@pytest.mark.parametrize(
+    ("true", "predicted", "weight"),
+    [("164889003", "6374002", 0.475),  # AF vs BBB
+     ("6374002", "733534002", 0.475),  # BBB vs CLBBB: not what the positions give (0.5)
+     ("6374002", "164909002", 0.475),  # BBB vs LBBB, the same class as CLBBB
+     ("251146004", "365413008", 0.475),  # LQRSV vs PRWP: not 0.5 either
+     ("365413008", "426783006", 0.325),  # PRWP vs NSR
+     ("284470004", "365413008", 0.4125),  # PAC vs PRWP
+     ("164917005", "6374002", 0.375),  # QAb vs BBB
+     ("164909002", "733534002", 1.0),  # LBBB = CLBBB
+     ("17338001", "427172004", 1.0)],  # VPB = PVC
+)  # fmt: skip
+def test_challenge_weights_2021_spot_values(true, predicted, weight):
+    w = challenge_weights(year=2021)
+    i, j = SCORED_CODES_2021.index(true), SCORED_CODES_2021.index(predicted)
+    assert w[i, j] == w[j, i] == weight
+
+
+def test_challenge_weights_2021_agree_with_2020_on_the_codes_both_score():
+    np.testing.assert_array_equal(challenge_weights(list(SCORED_CODES), year=2021),
+                                  challenge_weights())  # fmt: skip
+    np.testing.assert_array_equal(np.diag(challenge_weights(year=2021)), 1.0)
+
+
+def test_challenge_weights_refuse_codes_of_another_year_and_unknown_years():
+    with pytest.raises(ValueError, match=r"\['365413008'\] are not scored by the 2020"):
+        challenge_weights(["426783006", "365413008"])
+    with pytest.raises(ValueError, match="year must be one of"):
+        challenge_weights(year=2022)
+
+
+@pytest.mark.parametrize(
+    ("member", "representative"),
+    [("59118001", "713427006"), ("63593006", "284470004"), ("17338001", "427172004"),
+     ("164909002", "733534002")],
+)  # fmt: skip
+def test_merged2021_scores_the_four_official_pairs_as_one_class(member, representative):
+    index = code_to_index("merged2021")
+    assert index[member] == index[representative]
+    assert code_to_index("scored2021")[member] != code_to_index("scored2021")[representative]
+
+
+def test_merged2021_classes_follow_the_official_weights_order():
+    abbreviations = get_class_set("merged2021").abbreviations
+    assert abbreviations == [
+        "AF", "AFL", "BBB", "Brady", "CLBBB", "CRBBB", "IAVB", "IRBBB", "LAD", "LAnFB",
+        "LPR", "LQRSV", "LQT", "NSIVCB", "NSR", "PAC", "PR", "PRWP", "PVC", "QAb", "RAD",
+        "SA", "SB", "STach", "TAb", "TInv",
+    ]  # fmt: skip
+
+
+def test_sources_2021_add_chapman_shaoxing_and_ningbo_to_the_2020_six():
+    assert list(SOURCES_2021)[:6] == list(SOURCES)
+    assert SOURCES_2021["chapman_shaoxing"].n_records == 10247
+    assert SOURCES_2021["ningbo"].n_records == 34905
+    assert sum(s.n_records for s in SOURCES_2021.values()) == 88253
+
+
+@pytest.mark.parametrize(
+    ("code", "total"),
+    [("426783006", 28971), ("164889003", 5255), ("365413008", 638), ("6374002", 522)],
+)
+def test_class_prevalence_2021_uses_the_official_totals(code, total):
+    codes = get_class_set("scored2021").codes
+    assert class_prevalence("scored2021")[codes.index(code)] == pytest.approx(total / 88253)
+
+
+def test_class_prevalence_of_the_new_sources_alone():
+    codes = get_class_set("merged2021").codes
+    p = class_prevalence("merged2021", sources=["ningbo"])
+    assert p[codes.index("426783006")] == pytest.approx(6299 / 34905)
+    with pytest.raises(ValueError, match="Unknown sources"):
+        class_prevalence("merged", sources=["shaoxing"])

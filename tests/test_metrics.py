@@ -8,7 +8,7 @@ from sklearn.model_selection import KFold, cross_val_score
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.multioutput import MultiOutputClassifier
 
-from sk3kg.datasets import SCORED_CODES, challenge_weights, get_class_set
+from sk3kg.datasets import SCORED_CODES, SCORED_CODES_2021, challenge_weights, get_class_set
 from sk3kg.metrics import (
     challenge_score,
     macro_auc,
@@ -20,6 +20,8 @@ from sk3kg.metrics import (
 NSR, AF, IAVB = "426783006", "164889003", "270492004"
 CRBBB, RBBB = "713427006", "59118001"
 QAB = "164917005"
+BBB, LBBB, CLBBB = "6374002", "164909002", "733534002"
+LQRSV, PRWP = "251146004", "365413008"
 
 
 @pytest.fixture
@@ -127,14 +129,64 @@ def test_challenge_score_counts_equivalent_codes_as_one_class():
     assert challenge_score([[0, 0, 1]], [[0, 1, 0]], [NSR, CRBBB, RBBB]) == 1.0
 
 
-@pytest.mark.parametrize("classes", ["scored", "merged", "3kg"])
-def test_challenge_score_is_1_for_truth_and_0_for_always_sinus_rhythm(rng, classes):
+@pytest.mark.parametrize(
+    ("classes", "year"),
+    [("scored", 2020), ("merged", 2020), ("3kg", 2020), ("scored2021", 2021),
+     ("merged2021", 2021)],
+)  # fmt: skip
+def test_challenge_score_is_1_for_truth_and_0_for_always_sinus_rhythm(rng, classes, year):
     codes, _, _ = get_class_set(classes)
     y = (rng.random((50, len(codes))) < 0.15).astype(int)
     always_nsr = np.zeros_like(y)
     always_nsr[:, codes.index(NSR)] = 1
-    assert challenge_score(y, y, codes) == pytest.approx(1.0)
-    assert challenge_score(y, always_nsr, codes) == pytest.approx(0.0, abs=1e-12)
+    assert challenge_score(y, y, codes, year=year) == pytest.approx(1.0)
+    assert challenge_score(y, always_nsr, codes, year=year) == pytest.approx(0.0, abs=1e-12)
+
+
+# --- the 2021 score, by hand ------------------------------------------------------------
+# Weights of the 2021 table used below: w(BBB, LBBB) = w(LQRSV, PRWP) = 0.475 (two entries
+# the weight positions do not give), w(BBB, NSR) = 0.275, w(PRWP, NSR) = 0.325; 1 for
+# CLBBB = LBBB.
+
+
+def test_challenge_score_2021_counts_complete_and_plain_lbbb_as_one_class():
+    # True LBBB, predicted CLBBB: one class, reward 1; the NSR record is right too.
+    y_true, y_pred = [[0, 1, 0], [1, 0, 0]], [[0, 0, 1], [1, 0, 0]]
+    assert challenge_score(y_true, y_pred, [NSR, LBBB, CLBBB], year=2021) == 1.0
+    with pytest.raises(ValueError, match=r"\['733534002'\] are not scored by the 2020 "
+                                         r"challenge\. .* pass year=2021"):  # fmt: skip
+        challenge_score(y_true, y_pred, [NSR, LBBB, CLBBB])
+
+
+def test_challenge_score_2021_of_a_hand_worked_case_is_8_69ths():
+    # Record 1: true {BBB}, predicted {LBBB}: union 2, reward 0.475 / 2 = 0.2375.
+    # Record 2: true {NSR}, predicted {NSR}: reward 1. Observed 1.2375; perfect 2;
+    # always-NSR 0.275 / 2 + 1 = 1.1375. Normalised 0.1 / 0.8625 = 8 / 69.
+    score = challenge_score([[0, 1, 0], [1, 0, 0]], [[0, 0, 1], [1, 0, 0]],
+                            [NSR, BBB, LBBB], year=2021)  # fmt: skip
+    assert score == pytest.approx(8 / 69, rel=0, abs=1e-15)
+
+
+def test_challenge_score_2021_uses_the_tables_exceptional_weight():
+    # True {PRWP}, predicted {LQRSV, PRWP}: union 2, reward (0.475 + 1) / 2 = 0.7375;
+    # perfect 1; always-NSR 0.325 / 2 = 0.1625. Normalised 0.575 / 0.8375 = 46 / 67
+    # (the weight positions alone would give 0.5 for the pair, hence 48 / 67).
+    score = challenge_score([[0, 0, 1]], [[0, 1, 1]], [NSR, LQRSV, PRWP], year=2021)
+    assert score == pytest.approx(46 / 67, rel=0, abs=1e-15)
+
+
+def test_challenge_score_of_2020_codes_is_the_same_under_both_years(rng):
+    # The 2021 table equals the 2020 one on the codes both years score.
+    for _ in range(20):
+        y_true, y_pred, codes = random_challenge_case(rng, 30)
+        assert challenge_score(y_true, y_pred, codes, year=2021) == pytest.approx(
+            challenge_score(y_true, y_pred, codes), rel=0, abs=1e-12
+        )
+
+
+def test_challenge_score_rejects_an_unknown_year():
+    with pytest.raises(ValueError, match=r"year must be one of \[2020, 2021\], got 2019"):
+        challenge_score([[1]], [[1]], [NSR], year=2019)
 
 
 @pytest.mark.parametrize(
@@ -151,20 +203,24 @@ def test_challenge_score_rejects_bad_input_with_a_clear_message(codes, y, messag
 
 # --- challenge score against the official code -----------------------------------------
 # Reference: compute_challenge_metric of evaluate_12ECG_score.py (physionetchallenges/
-# evaluation-2020), re-derived from its formula record by record, without sk3kg's code.
-# Only the reward table comes from sk3kg; tests/test_datasets_tables.py checks it against
-# the official weights.csv.
+# evaluation-2020) and of evaluate_model.py (evaluation-2021), the same computation,
+# re-derived from its formula record by record, without sk3kg's code. Only the reward
+# tables come from sk3kg; tests/test_datasets_tables.py checks them against the official
+# weights.csv.
 
 # The official equivalent pairs; the first code of each stands for both.
-OFFICIAL_EQUIVALENT = {RBBB: CRBBB, "63593006": "284470004", "17338001": "427172004"}
+OFFICIAL_EQUIVALENT = {
+    2020: {RBBB: CRBBB, "63593006": "284470004", "17338001": "427172004"},
+    2021: {RBBB: CRBBB, "63593006": "284470004", "17338001": "427172004", LBBB: CLBBB},
+}
 
 
-def reference_rewards(y_true, y_pred, codes):
+def reference_rewards(y_true, y_pred, codes, year=2020):
     """Observed, perfect and always-sinus-rhythm totals: each record adds W[true, predicted]
     over its (true, predicted) pairs, divided by the size of the union of both sets."""
-    merged = [OFFICIAL_EQUIVALENT.get(c, c) for c in codes]
+    merged = [OFFICIAL_EQUIVALENT[year].get(c, c) for c in codes]
     classes = sorted(set(merged))
-    weights = challenge_weights(classes)
+    weights = challenge_weights(classes, year=year)
     w = {(a, b): weights[i, j] for i, a in enumerate(classes) for j, b in enumerate(classes)}
     truth = [{merged[j] for j in np.flatnonzero(row)} for row in np.asarray(y_true)]
     predicted = [{merged[j] for j in np.flatnonzero(row)} for row in np.asarray(y_pred)]
@@ -179,18 +235,18 @@ def reference_rewards(y_true, y_pred, codes):
     return total(predicted), total(truth), total([{NSR}] * len(truth))
 
 
-def reference_challenge_score(y_true, y_pred, codes):
-    observed, correct, inactive = reference_rewards(y_true, y_pred, codes)
+def reference_challenge_score(y_true, y_pred, codes, year=2020):
+    observed, correct, inactive = reference_rewards(y_true, y_pred, codes, year)
     # The official rule: 0.0 when perfect and always-normal predictions score the same.
     if correct != inactive:
         return (observed - inactive) / (correct - inactive)
     return 0.0
 
 
-def random_challenge_case(rng, n):
+def random_challenge_case(rng, n, scored=SCORED_CODES):
     """Random class subset with sinus rhythm, labels and predictions of random density;
     every third case predicts the truth with a few flips."""
-    others = [c for c in SCORED_CODES if c != NSR]
+    others = [c for c in scored if c != NSR]
     codes = [NSR, *rng.choice(others, size=rng.integers(1, len(others) + 1), replace=False)]
     rng.shuffle(codes)
     y_true = (rng.random((n, len(codes))) < rng.uniform(0.05, 0.4)).astype(int)
@@ -201,11 +257,13 @@ def random_challenge_case(rng, n):
 
 
 @pytest.mark.parametrize("n", [1, 2, 10, 100, 1000])
-def test_challenge_score_equals_the_official_formula_on_random_cases(rng, n):
+@pytest.mark.parametrize(("year", "scored"), [(2020, SCORED_CODES), (2021, SCORED_CODES_2021)])
+def test_challenge_score_equals_the_official_formula_on_random_cases(rng, n, year, scored):
     for _ in range(10):
-        y_true, y_pred, codes = random_challenge_case(rng, n)
-        expected = reference_challenge_score(y_true, y_pred, codes)
-        assert challenge_score(y_true, y_pred, codes) == pytest.approx(expected, rel=0, abs=1e-12)
+        y_true, y_pred, codes = random_challenge_case(rng, n, scored)
+        expected = reference_challenge_score(y_true, y_pred, codes, year)
+        score = challenge_score(y_true, y_pred, codes, year=year)
+        assert score == pytest.approx(expected, rel=0, abs=1e-12)
 
 
 def _nsr_only(n):
@@ -225,12 +283,16 @@ def _nsr_only(n):
     ids=["no-positives", "no-true-labels", "all-nsr-always-nsr", "all-nsr-any-prediction",
          "all-nsr-nothing-predicted", "nsr-or-unlabelled"],
 )  # fmt: skip
-def test_challenge_score_is_0_like_the_official_code_when_no_record_is_abnormal(y_true, y_pred):
+@pytest.mark.parametrize(
+    ("year", "codes"), [(2020, [NSR, AF, IAVB, CRBBB]), (2021, [NSR, BBB, CLBBB, PRWP])]
+)
+def test_challenge_score_is_0_like_the_official_code_when_no_record_is_abnormal(
+    y_true, y_pred, year, codes
+):
     # Perfect and always-NSR predictions then score the same; the official code returns 0.0.
-    codes = [NSR, AF, IAVB, CRBBB]
-    score = challenge_score(y_true, y_pred, codes)
+    score = challenge_score(y_true, y_pred, codes, year=year)
     assert score == 0.0 and type(score) is float
-    assert reference_challenge_score(y_true, y_pred, codes) == 0.0
+    assert reference_challenge_score(y_true, y_pred, codes, year) == 0.0
 
 
 def test_challenge_score_is_finite_on_a_large_set_with_a_single_abnormal_record(rng):

@@ -1,6 +1,6 @@
 """Metrics of multilabel ECG diagnosis: ROC AUC per class, per subgroup and macro, a
 model-selection scorer, F1-maximising thresholds, the official PhysioNet/CinC Challenge
-2020 score, and a paired bootstrap of the difference in macro AUC between two methods."""
+2020 and 2021 scores, and a paired bootstrap of the difference in macro AUC between two methods."""
 
 from ._bootstrap import paired_bootstrap_auc
 from ._challenge import challenge_score

@@ -43,21 +43,25 @@ def _check_runs(scores, name: str, shape: tuple) -> list[np.ndarray]:
     return checked
 
 
-def _auc_numerators(positive: np.ndarray, score: np.ndarray, counts: np.ndarray) -> np.ndarray:
+def _auc_numerators(positive: np.ndarray, score: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Mann-Whitney numerator of one class in every resample, ties counting one half.
 
-    ``counts[r, i]`` is how often record ``i`` is drawn in resample ``r``. A resample's
+    ``weights[i, r]`` is how often record ``i`` is drawn in resample ``r``. A resample's
     AUC is the count-weighted share of (positive, negative) pairs ranked correctly, which
     equals the AUC of its rows: copies of one record are never a positive-negative pair.
+    Each positive meets the running total of negative weight below its score (and half
+    of the negative weight tied with it), read off one cumulative sum over the negatives
+    sorted by score: the work is one pass over the records, per resample.
     """
-    order = np.argsort(score, kind="stable")
-    ranked = score[order]
-    starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])  # groups of tied scores
-    weights, positive = counts[:, order], positive[order]
-    positives = np.add.reduceat(np.where(positive, weights, 0.0), starts, axis=1)
-    negatives = np.add.reduceat(np.where(positive, 0.0, weights), starts, axis=1)
-    below = np.cumsum(negatives, axis=1) - negatives
-    return (positives * (below + 0.5 * negatives)).sum(axis=1)
+    negatives = np.flatnonzero(~positive)
+    negatives = negatives[np.argsort(score[negatives], kind="stable")]
+    below = np.zeros((len(negatives) + 1, weights.shape[1]), dtype=weights.dtype)
+    np.cumsum(weights[negatives], axis=0, out=below[1:])
+    positives = np.flatnonzero(positive)
+    ranked = score[negatives]
+    lower = below[np.searchsorted(ranked, score[positives], side="left")]
+    upper = below[np.searchsorted(ranked, score[positives], side="right")]
+    return np.einsum("pr,pr->r", weights[positives], lower + upper, dtype=np.float64) / 2
 
 
 def _resampled_macro_auc(y_true: np.ndarray, y_score: np.ndarray, counts: np.ndarray):
@@ -68,10 +72,12 @@ def _resampled_macro_auc(y_true: np.ndarray, y_score: np.ndarray, counts: np.nda
     n_positive = counts @ y_true
     n_negative = counts.sum(axis=1, keepdims=True) - n_positive
     scorable = (n_positive > 0) & (n_negative > 0)
+    # Records as rows, gathered whole; float32 holds every count and running total exactly.
+    weights = np.ascontiguousarray(counts.T, dtype=np.float32)
     total = np.zeros(len(counts))
     for c in np.flatnonzero(scorable.any(axis=0)):
         pairs = n_positive[:, c] * n_negative[:, c]
-        numerator = _auc_numerators(y_true[:, c], y_score[:, c], counts)
+        numerator = _auc_numerators(y_true[:, c], y_score[:, c], weights)
         total += np.divide(numerator, pairs, out=np.zeros(len(counts)), where=scorable[:, c])
     n_scorable = scorable.sum(axis=1)
     return np.divide(total, n_scorable, out=np.full(len(counts), np.nan), where=n_scorable > 0)

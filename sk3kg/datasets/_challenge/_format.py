@@ -28,7 +28,7 @@ from ...vcg import resolve_leads
 from .._base import atomic_path
 from ._tables import CHALLENGE_LEADS
 
-__all__ = ["RecordError", "read_header", "read_signal", "write_physionet2020"]
+__all__ = ["RecordError", "flat_leads", "read_header", "read_signal", "write_physionet2020"]
 
 _FMT = re.compile(r"^(?P<fmt>\d+)(?:x\d+)?(?::\d+)?(?:\+(?P<offset>\d+))?$")
 _GAIN = re.compile(
@@ -193,9 +193,6 @@ def _check_digital(val: np.ndarray, header: Header) -> None:
                     f"{record}: checksum of leads {', '.join(leads[bad])} disagrees "
                     "with the header; the signal file is corrupt."
                 )
-    flat = ~val.any(axis=1)
-    if flat.any():
-        raise RecordError(f"{record}: all-zero leads {', '.join(leads[flat])}.")
 
 
 def _lead_order(header: Header) -> list[int]:
@@ -209,6 +206,22 @@ def _lead_order(header: Header) -> list[int]:
             f"standard leads {', '.join(CHALLENGE_LEADS)}."
         )
     return [leads.index(name) for name in CHALLENGE_LEADS]
+
+
+def flat_leads(signal: np.ndarray) -> np.ndarray:
+    """Which leads are flat: every sample of the lead has the same value.
+
+    The challenge data ship some records with flat leads, all of them zero in the
+    records we have seen (e.g. V2, V4 and V6 of the 2021 records JS20004 and JS20008).
+    Any constant counts, as a constant lead carries no signal whatever its offset.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> flat_leads(np.array([[0, 0, 0], [3, 3, 3], [0, 1, 0]]))
+    array([ True,  True, False])
+    """
+    return np.ptp(signal, axis=-1) == 0
 
 
 def read_signal(header: Header, folder: str | os.PathLike) -> np.ndarray:

@@ -1,38 +1,49 @@
-"""Load the PhysioNet/CinC Challenge 2020 training data from disk into arrays, with a cache."""
+"""Load the PhysioNet/CinC Challenge training data from disk into arrays, with a cache.
+
+The 2020 and 2021 data share their format and layout; one reader serves
+:func:`load_physionet2020` here and :func:`load_physionet2021`, told apart by a
+:class:`ChallengeYear` (the year's sources and description).
+"""
 
 from __future__ import annotations
 
-import hashlib
+import math
 import os
-import tempfile
+import re
 import warnings
 from collections.abc import Sequence
-from fractions import Fraction
+from functools import partial
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
-from joblib import Parallel, delayed
-from scipy.signal import resample_poly
 from sklearn.utils import Bunch
-from tqdm.auto import tqdm
 
-from .._base import atomic_path, get_data_home
-from ._format import RecordError, read_header, read_signal
+from .._base import get_data_home
+from .._cache import cache_key, load_cached, parse_to_npy
+from .._resample import fit_length, resample
+from ._format import RecordError, flat_leads, read_header, read_signal
 from ._tables import (
     CHALLENGE_LEADS,
     CLASS_SETS,
-    SCORED_CODES,
+    RECORD_NUMBERS,
+    SCORED_CODES_2021,
     SOURCES,
+    Source,
     code_to_index,
     get_class_set,
 )
 
 __all__ = ["load_physionet2020"]
 
-_CACHE_VERSION = 1  # bump when the cached arrays would change for the same inputs
+_CACHE_VERSION = 2  # bump when the cached arrays would change for the same inputs
 _BATCH = 32  # records per parallel task: large enough to hide the dispatch cost
 _CROPS = ("start", "center")
-# Cached metadata besides "scored" (labels over the 27 scored codes) and "skipped".
+# Labels are cached over the codes scored in either year (the 2021 codes include the
+# 2020 ones), so that any class set can be folded from the same cache.
+_LABEL_CODES = SCORED_CODES_2021
+# Cached metadata besides "scored" (labels over _LABEL_CODES), "flat_leads" and the
+# skipped records.
 _META_DTYPES = {
     "record_ids": str,
     "sources": str,
@@ -43,19 +54,29 @@ _META_DTYPES = {
 _MAX_LISTED = 20  # skipped records named in the warning; all of them are in bunch.skipped
 
 
-def _source_of(relative: str) -> str:
-    """Source of a record from its path below the root: folder name, else name prefix."""
+class ChallengeYear(NamedTuple):
+    """What tells one challenge year's data apart: its sources and its description."""
+
+    year: int
+    sources: dict[str, Source]
+    descr: str  # a template with the field {characteristics}
+
+
+def _source_of(relative: str, sources: dict[str, Source]) -> str:
+    """Source of a record from its path below the root: folder name, else name prefix
+    (and number, for the two 2021 sources that share the prefix "JS")."""
     *folders, name = relative.split("/")
     for part in folders:
-        if part in SOURCES:
+        if part in sources:
             return part
-    prefixes = sorted(SOURCES.values(), key=lambda s: -len(s.prefix))
-    match = (
-        s.name
-        for s in prefixes
-        if name.startswith(s.prefix) and name[len(s.prefix) :][:1].isdigit()
-    )
-    return next(match, "unknown")
+    for source in sorted(sources.values(), key=lambda s: -len(s.prefix)):
+        if not name.startswith(source.prefix):
+            continue
+        digits = re.match(r"\d+", name[len(source.prefix) :])
+        low, high = RECORD_NUMBERS.get(source.name, (0, math.inf))
+        if digits and low <= int(digits[0]) <= high:
+            return source.name
+    return "unknown"
 
 
 def _stem(relative: str) -> str:
@@ -78,11 +99,12 @@ def _scan(root: str) -> list[tuple[str, int, int]]:
     return found
 
 
-def _find_records(root: Path, sources: Sequence[str] | None) -> tuple[list[str], list, list]:
+def _find_records(root: Path, sources: Sequence[str] | None,
+                  table: dict[str, Source]) -> tuple[list[str], list, list]:  # fmt: skip
     """Headers and orphan signal files (paths below ``root``), and the files' fingerprint."""
     files = sorted(_scan(str(root)))
     if sources is not None:
-        files = [f for f in files if _source_of(f[0]) in sources]
+        files = [f for f in files if _source_of(f[0], table) in sources]
     headers, orphans, last_header = [], [], None
     for name, _, _ in files:  # sorted, so "X.hea" comes right before "X.mat"
         if name.endswith(".hea"):
@@ -93,25 +115,11 @@ def _find_records(root: Path, sources: Sequence[str] | None) -> tuple[list[str],
     return headers, orphans, files
 
 
-def _resample(signal: np.ndarray, fs_in: float, fs_out: float) -> np.ndarray:
-    if fs_in == fs_out:
-        return signal
-    ratio = Fraction(fs_out).limit_denominator(10**6) / Fraction(fs_in).limit_denominator(10**6)
-    return resample_poly(signal, ratio.numerator, ratio.denominator, axis=-1)
-
-
-def _fit_length(signal: np.ndarray, n_samples: int, crop: str) -> np.ndarray:
-    out = np.zeros((signal.shape[0], n_samples), dtype=np.float32)
-    length = signal.shape[-1]
-    start = (length - n_samples) // 2 if crop == "center" and length > n_samples else 0
-    kept = signal[:, start : start + n_samples]
-    out[:, : kept.shape[-1]] = kept
-    return out
-
-
 def _read_one(header_path: Path, fs: float, n_samples: int, crop: str) -> dict:
     header = read_header(header_path)
-    signal = _resample(read_signal(header, header_path.parent), header.fs, fs)
+    signal = read_signal(header, header_path.parent)
+    flat = flat_leads(signal)  # over the whole record, before resampling and cropping
+    signal = resample(signal, header.fs, fs)
     age = header.comments.get("age", "")
     try:
         age = float(age)
@@ -119,8 +127,9 @@ def _read_one(header_path: Path, fs: float, n_samples: int, crop: str) -> dict:
         age = np.nan
     sex = header.comments.get("sex", "").strip().lower()[:1]
     return {
-        "data": _fit_length(signal, n_samples, crop),
-        "scored": np.isin(SCORED_CODES, header.dx_codes).astype(np.uint8),
+        "data": fit_length(signal, n_samples, crop),
+        "scored": np.isin(_LABEL_CODES, header.dx_codes).astype(np.uint8),
+        "flat": flat,
         "age": age,
         "sex": {"m": "male", "f": "female"}.get(sex, "unknown"),
         "length": signal.shape[-1],
@@ -144,120 +153,104 @@ def _raise(reason: str) -> None:
     raise RecordError(f"{reason} Pass on_error='skip' to leave bad records out.")
 
 
-def _npy_header(f, n_rows: int, row_shape: tuple[int, ...]) -> None:
-    header = {"descr": "<f4", "fortran_order": False, "shape": (n_rows, *row_shape)}
-    np.lib.format.write_array_header_1_0(f, header)
+def _flat_reason(record: str, flat: np.ndarray) -> str:
+    leads = ", ".join(np.array(CHALLENGE_LEADS)[flat])
+    return f"{record}: flat leads {leads} (every sample equal), left out as skip_flat=True asks."
 
 
 def _parse_to_npy(target: Path, headers: list[str], params: dict, n_jobs: int | None):
-    """Read the records in parallel, streaming rows into ``target``; return their metadata.
+    """Read the records in parallel, streaming rows into ``target``; return their metadata,
+    the bad records and the records left out for their flat leads."""
+    meta = {"record_ids": [], "sources": [], "scored": [], "flat": [], "age": [], "sex": [],
+            "lengths": []}  # fmt: skip
+    skipped, skipped_flat = [], []
 
-    Rows are written with plain file writes, not a memory map, so that the pages of
-    the growing file count against the page cache rather than this process's memory.
-    """
+    def on_record(name: str, result) -> bool:
+        if isinstance(result, RecordError):
+            if params["on_error"] == "raise":
+                _raise(str(result))
+            skipped.append((_stem(name), str(result)))
+            return False
+        if params["skip_flat"] and result["flat"].any():
+            skipped_flat.append((_stem(name), _flat_reason(_stem(name), result["flat"])))
+            return False
+        meta["record_ids"].append(_stem(name))
+        meta["sources"].append(_source_of(name, params["challenge"].sources))
+        for key in ("scored", "flat", "age", "sex"):
+            meta[key].append(result[key])
+        meta["lengths"].append(result["length"])
+        return True
+
+    read = partial(_read_batch, params["root"], fs=params["fs"],
+                   n_samples=params["n_samples"], crop=params["crop"])  # fmt: skip
     row_shape = (len(CHALLENGE_LEADS), params["n_samples"])
-    batches = [headers[i : i + _BATCH] for i in range(0, len(headers), _BATCH)]
-    tasks = (
-        delayed(_read_batch)(params["root"], b, params["fs"], params["n_samples"], params["crop"])
-        for b in batches
-    )
-    meta = {"record_ids": [], "sources": [], "scored": [], "age": [], "sex": [], "lengths": []}
-    skipped = []
-    with (
-        open(target, "wb") as f,
-        tqdm(total=len(headers), unit="rec", desc="Reading ECGs", disable=None) as bar,
-    ):
-        _npy_header(f, len(headers), row_shape)
-        offset = f.tell()
-        # One batch needs no worker processes, whose start-up costs seconds.
-        n_jobs = n_jobs if len(batches) > 1 else None
-        results = Parallel(n_jobs=n_jobs, return_as="generator")(tasks)
-        for batch, batch_results in zip(batches, results, strict=True):
-            for name, result in zip(batch, batch_results, strict=True):
-                if isinstance(result, RecordError):
-                    if params["on_error"] == "raise":
-                        _raise(str(result))
-                    skipped.append((_stem(name), str(result)))
-                    continue
-                f.write(result.pop("data").tobytes())
-                meta["record_ids"].append(_stem(name))
-                meta["sources"].append(_source_of(name))
-                for key in ("scored", "age", "sex"):
-                    meta[key].append(result[key])
-                meta["lengths"].append(result["length"])
-            bar.update(len(batch))
-        n_rows = len(meta["record_ids"])
-        f.seek(0)
-        _npy_header(f, n_rows, row_shape)  # numpy pads the header so the first axis can shrink
-        if f.tell() != offset:
-            raise RuntimeError("numpy wrote a .npy header of another size; please report this.")
-        f.truncate(offset + n_rows * int(np.prod(row_shape)) * 4)
-    return meta, skipped
+    parse_to_npy(target, headers, read, row_shape, on_record, n_jobs=n_jobs, batch=_BATCH)
+    return meta, skipped, skipped_flat
 
 
-def _cache_key(fingerprint: list, fs: float, n_samples: int, crop: str) -> str:
-    digest = hashlib.sha256(f"{_CACHE_VERSION} {fs!r} {n_samples} {crop}\n".encode())
-    digest.update(repr(fingerprint).encode())  # a list of (str, int, int): a stable repr
-    return digest.hexdigest()[:24]
-
-
-def _write_cache(folder: Path, headers: list[str], params: dict, n_jobs: int | None) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    with atomic_path(folder / "data.npy") as tmp:
-        meta, skipped = _parse_to_npy(tmp, headers, params, n_jobs)
+def _build_cache(target: Path, headers: list[str], params: dict, n_jobs: int | None) -> dict:
+    meta, skipped, skipped_flat = _parse_to_npy(target, headers, params, n_jobs)
     columns = {key: np.array(meta[key], dtype=dtype) for key, dtype in _META_DTYPES.items()}
-    columns["scored"] = np.array(meta["scored"], dtype=np.uint8).reshape(-1, len(SCORED_CODES))
+    columns["scored"] = np.array(meta["scored"], dtype=np.uint8).reshape(-1, len(_LABEL_CODES))
+    columns["flat_leads"] = np.array(meta["flat"], dtype=bool).reshape(-1, len(CHALLENGE_LEADS))
     columns["skipped"] = np.array(skipped, dtype=str).reshape(-1, 2)
-    # The metadata is written last: its presence marks a complete cache entry.
-    with atomic_path(folder / "meta.npz") as tmp, open(tmp, "wb") as f:
-        np.savez(f, **columns)
-
-
-def _read_cache(folder: Path, mmap: bool) -> tuple[np.ndarray, dict] | None:
-    if not (folder / "meta.npz").is_file():
-        return None
-    with np.load(folder / "meta.npz", allow_pickle=False) as columns:
-        meta = {key: columns[key] for key in columns.files}
-    meta["skipped"] = [tuple(pair) for pair in meta["skipped"].tolist()]
-    data = np.load(folder / "data.npy", mmap_mode="r" if mmap else None, allow_pickle=False)
-    return data, meta
+    columns["skipped_flat"] = np.array(skipped_flat, dtype=str).reshape(-1, 2)
+    return columns
 
 
 def _targets(scored: np.ndarray, classes: str) -> np.ndarray:
-    """Fold the labels over the 27 scored codes into the classes of a class set."""
+    """Fold the labels over _LABEL_CODES into the classes of a class set (a 2020 set
+    leaves out the three codes only 2021 scores)."""
     index = code_to_index(classes)
-    fold = np.zeros((len(SCORED_CODES), len(get_class_set(classes).codes)), dtype=np.uint8)
-    fold[np.arange(len(SCORED_CODES)), [index[code] for code in SCORED_CODES]] = 1
+    fold = np.zeros((len(_LABEL_CODES), len(get_class_set(classes).codes)), dtype=np.uint8)
+    for row, code in enumerate(_LABEL_CODES):
+        if code in index:
+            fold[row, index[code]] = 1
     return ((scored @ fold) > 0).astype(np.uint8)
+
+
+def _count_leads(flat: np.ndarray) -> str:
+    counts = flat.sum(axis=0)
+    return ", ".join(f"{lead} {n}" for lead, n in zip(CHALLENGE_LEADS, counts, strict=True) if n)
 
 
 def _describe(meta: dict, target: np.ndarray, params: dict) -> str:
     sources = dict(zip(*np.unique(meta["sources"], return_counts=True), strict=True))
     counts = ", ".join(f"{name} {n}" for name, n in sources.items()) or "none"
-    return _DESCR.format(
+    flat = meta["flat_leads"]
+    characteristics = _CHARACTERISTICS.format(
         n=len(meta["record_ids"]), counts=counts, classes=params["classes"],
         n_classes=target.shape[1], unlabelled=int((target.sum(axis=1) == 0).sum()),
-        skipped=len(meta["skipped"]), fs=params["fs"], duration=params["duration"],
-        crop=params["crop"],
+        flat=int(flat.any(axis=1).sum()), flat_counts=_count_leads(flat) or "no lead",
+        skipped=len(meta["skipped"]), skipped_flat=len(meta["skipped_flat"]),
+        fs=params["fs"], duration=params["duration"], crop=params["crop"],
     )  # fmt: skip
+    return params["challenge"].descr.format(characteristics=characteristics)
 
 
-def _report_skipped(skipped: list, n_total: int, on_error: str) -> None:
-    if not skipped:
-        return
-    if on_error == "raise":
+def _report_skipped(skipped: list, skipped_flat: list, n_total: int, on_error: str) -> None:
+    """One warning for the records left out: the bad ones (which raise instead under
+    on_error="raise") and those with flat leads that skip_flat=True leaves out."""
+    if skipped and on_error == "raise":
         _raise(skipped[0][1])
-    listed = "\n  ".join(reason for _, reason in skipped[:_MAX_LISTED])
-    more = f"\n  and {len(skipped) - _MAX_LISTED} more" if len(skipped) > _MAX_LISTED else ""
+    every = skipped + skipped_flat
+    if not every:
+        return
+    listed = "\n  ".join(reason for _, reason in every[:_MAX_LISTED])
+    more = f"\n  and {len(every) - _MAX_LISTED} more" if len(every) > _MAX_LISTED else ""
+    advice = ["Pass on_error='raise' to stop at the first bad record instead."] * bool(skipped)
+    advice += ["Pass skip_flat=False to keep the records with flat leads (the result's "
+               "'flat_leads' marks those leads)."] * bool(skipped_flat)  # fmt: skip
     warnings.warn(
-        f"Skipped {len(skipped)} of {n_total} records (all listed in the result's 'skipped'):"
-        f"\n  {listed}{more}\nPass on_error='raise' to stop at the first one instead.",
+        f"Skipped {len(every)} of {n_total} records (all listed in the result's 'skipped'):"
+        f"\n  {listed}{more}\n" + " ".join(advice),
         UserWarning,
-        stacklevel=3,
+        stacklevel=4,
     )
 
 
-def _check_params(classes: str, crop: str, on_error: str, fs: float, duration: float, sources):
+def _check_params(classes: str, crop: str, on_error: str, fs: float, duration: float,
+                  sources, table: dict[str, Source]) -> None:  # fmt: skip
     if classes not in CLASS_SETS:
         raise ValueError(f"classes must be one of {CLASS_SETS}, got {classes!r}.")
     if crop not in _CROPS:
@@ -266,13 +259,14 @@ def _check_params(classes: str, crop: str, on_error: str, fs: float, duration: f
         raise ValueError(f"on_error must be 'skip' or 'raise', got {on_error!r}.")
     if not fs > 0 or not duration > 0:
         raise ValueError(f"fs and duration must be positive, got fs={fs}, duration={duration}.")
-    unknown = sorted(set(sources or ()) - {*SOURCES, "unknown"})
+    unknown = sorted(set(sources or ()) - {*table, "unknown"})
     if unknown or isinstance(sources, str):
-        raise ValueError(f"sources must be a list of {list(SOURCES)}, got {sources!r}.")
+        raise ValueError(f"sources must be a list of {list(table)}, got {sources!r}.")
 
 
 def _load_arrays(root: Path, sources, params: dict, cache: bool, data_home, n_jobs):
-    headers, orphans, fingerprint = _find_records(root, sources)
+    table = params["challenge"].sources
+    headers, orphans, fingerprint = _find_records(root, sources, table)
     if not headers and not orphans:
         raise OSError(f"No challenge records (.hea files) found under {root}.")
     orphan_skips = [(_stem(n), f"{_stem(n)}: header file {root / n[:-4]}.hea is missing; "
@@ -280,19 +274,13 @@ def _load_arrays(root: Path, sources, params: dict, cache: bool, data_home, n_jo
                     for n in orphans]  # fmt: skip
     if orphan_skips and params["on_error"] == "raise":
         _raise(orphan_skips[0][1])
-    key = _cache_key(fingerprint, params["fs"], params["n_samples"], params["crop"])
-    if cache:
-        folder = Path(get_data_home(data_home)) / "physionet2020" / "cache" / key
-        cached = _read_cache(folder, mmap=True)
-        if cached is None:
-            _write_cache(folder, headers, params, n_jobs)
-            cached = _read_cache(folder, mmap=True)
-    else:  # read into memory through a scratch file, leaving nothing in the data home
-        with tempfile.TemporaryDirectory(prefix="sk3kg-uncached-") as tmp:
-            _write_cache(Path(tmp), headers, params, n_jobs)
-            cached = _read_cache(Path(tmp), mmap=False)
-    data, meta = cached
-    meta["skipped"] = orphan_skips + meta["skipped"]
+    key = cache_key(fingerprint, _CACHE_VERSION, params["fs"], params["n_samples"],
+                    params["crop"], params["skip_flat"])  # fmt: skip
+    home = Path(get_data_home(data_home)) / f"physionet{params['challenge'].year}"
+    build = partial(_build_cache, headers=headers, params=params, n_jobs=n_jobs)
+    data, meta = load_cached(home / "cache" / key if cache else None, build)
+    meta["skipped"] = orphan_skips + [tuple(pair) for pair in meta["skipped"].tolist()]
+    meta["skipped_flat"] = [tuple(pair) for pair in meta["skipped_flat"].tolist()]
     return data, meta
 
 
@@ -306,6 +294,7 @@ def load_physionet2020(
     crop: str = "start",
     cache: bool = True,
     on_error: str = "skip",
+    skip_flat: bool = False,
     n_jobs: int | None = None,
     data_home: str | os.PathLike | None = None,
     return_X_y: bool = False,
@@ -317,7 +306,13 @@ def load_physionet2020(
     ``fs`` (polyphase filter), then cropped or zero-padded to ``duration``. Labels
     come from the ``#Dx:`` codes, equivalent codes merged. The result is cached under
     the data home, keyed by the files' names, sizes and modification times and by
-    ``fs``, ``duration`` and ``crop``; the next call returns it as a memory map.
+    ``fs``, ``duration``, ``crop`` and ``skip_flat``; the next call returns it as a
+    memory map.
+
+    A lead is **flat** when every one of its samples in the record has the same
+    value (all zeros in the sample records we checked). Records with flat leads are
+    part of the data as distributed; they are loaded, and ``flat_leads`` marks
+    those leads.
 
     Parameters
     ----------
@@ -331,8 +326,9 @@ def load_physionet2020(
         Sampling rate of the output, in Hz.
     duration : float, default=10.0
         Length of the output, in seconds.
-    classes : {"3kg", "merged", "scored"}, default="3kg"
-        Class set of the target, see :func:`get_class_set`.
+    classes : str, default="3kg"
+        Class set of the target, one of :data:`CLASS_SETS` (see
+        :func:`get_class_set`); the 2021 sets count the codes only 2021 scores too.
     crop : {"start", "center"}, default="start"
         Which part of a longer record to keep.
     cache : bool, default=True
@@ -340,9 +336,13 @@ def load_physionet2020(
         into memory and keep nothing.
     on_error : {"skip", "raise"}, default="skip"
         What to do with a bad record (unreadable or truncated signal file, missing
-        header, NaN or -32768 samples, an all-zero lead, leads other than the 12
-        standard ones): skip it with one warning listing all of them, or raise a
-        ``ValueError`` naming the record and the problem.
+        header, NaN or -32768 samples, leads other than the 12 standard ones): skip
+        it with one warning listing all of them, or raise a ``ValueError`` naming the
+        record and the problem.
+    skip_flat : bool, default=False
+        Leave out the records with one or more flat leads, listing them in
+        ``skipped`` and in one warning (they are not errors: ``on_error="raise"``
+        does not raise for them).
     n_jobs : int, default=None
         Processes reading records in parallel; ``None`` means 1 unless set by
         ``joblib.parallel_config``, ``-1`` all cores. Each process must import
@@ -378,12 +378,15 @@ def load_physionet2020(
             Sex as written in the header.
         lengths : ndarray of int of shape (n_records,)
             Each record's length at ``fs`` before cropping or padding.
+        flat_leads : ndarray of bool of shape (n_records, 12)
+            True for each flat lead of each record, leads in the order of ``leads``.
         fs : float
             Sampling rate, in Hz.
         leads : tuple of str
             Lead order, :data:`CHALLENGE_LEADS`.
         skipped : list of (str, str)
-            The records left out and why.
+            The records left out and why: the bad ones, then those with flat
+            leads when ``skip_flat`` is True.
         n_unlabelled : int
             Number of records with an all-zero ``target`` row.
         DESCR : str
@@ -394,6 +397,7 @@ def load_physionet2020(
     See Also
     --------
     fetch_physionet2020 : Download the data, then load it with this function.
+    load_physionet2021 : The same for the 2021 challenge's data.
     write_physionet2020 : Write arrays in the challenge's format.
 
     Examples
@@ -409,21 +413,37 @@ def load_physionet2020(
     >>> ecg.data.shape, ecg.target.sum(axis=0)[[4, 20]], ecg.n_unlabelled
     ((3, 12, 250), array([1, 1], dtype=uint64), 1)
     """
+    return load_challenge(_CHALLENGE_2020, path, sources=sources, fs=fs, duration=duration,
+                          classes=classes, crop=crop, cache=cache, on_error=on_error,
+                          skip_flat=skip_flat, n_jobs=n_jobs, data_home=data_home,
+                          return_X_y=return_X_y)  # fmt: skip
+
+
+def load_challenge(challenge: ChallengeYear, path, *, sources, fs, duration, classes, crop,
+                   cache, on_error, skip_flat, n_jobs, data_home, return_X_y):  # fmt: skip
+    """What :func:`load_physionet2020` and :func:`load_physionet2021` do, for one year."""
     sources = None if sources is None else list(sources)
-    _check_params(classes, crop, on_error, fs, duration, sources)
+    _check_params(classes, crop, on_error, fs, duration, sources, challenge.sources)
     root = Path(path)
     if not root.is_dir():
-        raise OSError(f"{root} is not a folder. Point load_physionet2020 at the folder that "
-                      "holds the .hea and .mat files, or use fetch_physionet2020().")  # fmt: skip
-    n_samples = round(fs * duration)
-    params = {"root": root, "fs": fs, "n_samples": n_samples, "crop": crop, "on_error": on_error}
+        raise OSError(f"{root} is not a folder. Point load_physionet{challenge.year} at the "
+                      "folder that holds the .hea and .mat files, or use "
+                      f"fetch_physionet{challenge.year}().")  # fmt: skip
+    params = {"root": root, "fs": fs, "n_samples": round(fs * duration), "crop": crop,
+              "on_error": on_error, "skip_flat": bool(skip_flat),
+              "challenge": challenge}  # fmt: skip
     data, meta = _load_arrays(root, sources, params, cache, data_home, n_jobs)
-    _report_skipped(meta["skipped"], len(meta["record_ids"]) + len(meta["skipped"]), on_error)
+    n_total = len(meta["record_ids"]) + len(meta["skipped"]) + len(meta["skipped_flat"])
+    _report_skipped(meta["skipped"], meta["skipped_flat"], n_total, on_error)
     target = _targets(meta["scored"], classes)
     if return_X_y:
         return data, target
-    class_set = get_class_set(classes)
     params.update(classes=classes, duration=duration)
+    return _bunch(data, target, meta, params)
+
+
+def _bunch(data: np.ndarray, target: np.ndarray, meta: dict, params: dict) -> Bunch:
+    class_set = get_class_set(params["classes"])
     return Bunch(
         data=data,
         target=target,
@@ -434,13 +454,25 @@ def load_physionet2020(
         age=np.asarray(meta["age"], dtype=np.float32),
         sex=np.asarray(meta["sex"], dtype=str),
         lengths=np.asarray(meta["lengths"], dtype=np.int64),
-        fs=fs,
+        flat_leads=np.asarray(meta["flat_leads"], dtype=bool),
+        fs=params["fs"],
         leads=CHALLENGE_LEADS,
-        skipped=meta["skipped"],
+        skipped=meta["skipped"] + meta["skipped_flat"],
         n_unlabelled=int((target.sum(axis=1) == 0).sum()),
         DESCR=_describe(meta, target, params),
     )
 
+
+# The lines of both years' descriptions that state what was loaded.
+_CHARACTERISTICS = """\
+**Data set characteristics:**
+
+:Records: {n} ({counts})
+:Classes: {n_classes}, class set "{classes}"; {unlabelled} records carry none of them
+:Flat leads: {flat} records have one or more ({flat_counts}; see ``flat_leads``)
+:Skipped: {skipped} bad records, {skipped_flat} records with flat leads (see ``skipped``)
+:Signals: 12 leads (I, II, III, aVR, aVL, aVF, V1-V6) in mV, resampled to {fs} Hz,
+    {duration} s from the {crop} of each record, zero-padded when shorter"""
 
 _DESCR = """\
 .. _physionet2020_dataset:
@@ -448,13 +480,7 @@ _DESCR = """\
 PhysioNet/CinC Challenge 2020 12-lead ECGs
 ------------------------------------------
 
-**Data set characteristics:**
-
-:Records: {n} ({counts})
-:Classes: {n_classes}, class set "{classes}"; {unlabelled} records carry none of them
-:Skipped: {skipped} bad records (see ``skipped``)
-:Signals: 12 leads (I, II, III, aVR, aVL, aVF, V1-V6) in mV, resampled to {fs} Hz,
-    {duration} s from the {crop} of each record, zero-padded when shorter
+{characteristics}
 
 The public training set of the 2020 challenge (version 1.0.2, 43,101 records) pools
 six sources: CPSC 2018 and its unused part (500 Hz), St Petersburg INCART (257 Hz),
@@ -475,3 +501,5 @@ which also merges prolonged PR interval (164947007) into first-degree AV block
 - Goldberger A, Amaral L, Glass L, et al. PhysioBank, PhysioToolkit, and PhysioNet.
   Circulation 101 (2000) e215-e220.
 """
+
+_CHALLENGE_2020 = ChallengeYear(2020, SOURCES, _DESCR)

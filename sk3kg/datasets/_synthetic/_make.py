@@ -11,6 +11,7 @@ import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.utils import Bunch
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+from tqdm.auto import tqdm
 
 from ...vcg import STANDARD_LEADS
 from .._base import atomic_path, get_data_home
@@ -92,15 +93,26 @@ def _simulate_chunk(seeds, patients, fs, n_samples, noise):
     ]
 
 
+_CHUNK = 500  # records per parallel task, at most
+
+
 def _simulate(seeds, patients, fs, n_samples, noise, n_jobs):
-    """Records in chunks, one chunk per task; each record has its own seed."""
-    n_chunks = min(len(seeds), 4 * effective_n_jobs(n_jobs))
+    """Records in chunks, one chunk per task; each record has its own seed.
+
+    Chunks of at most ``_CHUNK`` records keep the progress bar moving on large sets.
+    """
+    n_chunks = max(min(len(seeds), 4 * effective_n_jobs(n_jobs)), -(-len(seeds) // _CHUNK))
     bounds = np.linspace(0, len(seeds), n_chunks + 1).astype(int)
-    chunks = Parallel(n_jobs=n_jobs)(
+    chunks = Parallel(n_jobs=n_jobs, return_as="generator")(
         delayed(_simulate_chunk)(seeds[a:b], patients[a:b], fs, n_samples, noise)
         for a, b in zip(bounds[:-1], bounds[1:], strict=True)
     )
-    return [record for chunk in chunks for record in chunk]
+    records = []
+    with tqdm(total=len(seeds), unit="rec", desc="Simulating ECGs", disable=None) as bar:
+        for chunk in chunks:
+            records += chunk
+            bar.update(len(chunk))
+    return records
 
 
 def _targets(codes: list, classes: str) -> np.ndarray:

@@ -1,0 +1,153 @@
+"""What a run of the label-efficiency study will do and how long it will take.
+
+``estimate`` prices each stage of a run from its configuration and split sizes, with
+the rates below, measured on the machine the presets are sized for; ``describe``
+prints the plan (``physionet2020.py --plan``). The run's progress bars use the same
+estimate for the whole run's time left (``_progress.RunClock``).
+"""
+
+import numpy as np
+from _methods import SELF_SUPERVISED, TRAINED_ON_LABELS, pretraining_schedule
+
+from sk3kg.datasets import class_prevalence, get_class_set
+
+# Throughputs on the reference machine: 2 cores (AMD EPYC, AVX2, no native bfloat16),
+# float32, nothing else running; measured by a quick-preset run (stage times in its
+# results.json). A "kilosample record" is a record of 1,000 samples per lead.
+RATES = {
+    "generate": 300.0,  # simulated records/s (make_synthetic_ecgs, both cores)
+    "pretrain": 300.0,  # contrastive training, kilosample records/s (two views each)
+    "embed": 2500.0,  # encoder inference, kilosample records/s
+    "fit": 600.0,  # supervised training, kilosample records/s
+    "minirocket": 800.0,  # MiniRocket transform with 1,000 kernels, kilosample records/s
+    "probe": 3e8,  # (records x features x classes) per second, for the three C
+    "bootstrap": 8e7,  # (test records x classes x resamples) per second, per run
+}
+EMBEDDING_DIM = {16: 128, 32: 256}  # encoder width -> embedding size (nn.ENCODER_SIZE)
+
+
+def expected_split(n_records: int) -> dict:
+    """Approximate split sizes of ``n_records`` (8/1/1 folds) before the data exist."""
+    valid = test = round(n_records / 10)
+    return {"train": n_records - valid - test, "valid": valid, "test": test}
+
+
+def labelled_sizes(n_train: int, fractions) -> dict:
+    """Labelled records per fraction (``_protocol.labelled_subset``'s rule, sizes only)."""
+    return {f: max(1, round(f * n_train)) for f in fractions}
+
+
+def expected_positives(class_set: str, n_labelled: int) -> np.ndarray:
+    """Expected positives per class in a labelled subset: prevalence, and at least one."""
+    return np.maximum(1, np.round(class_prevalence(class_set) * n_labelled)).astype(int)
+
+
+def _kilo(config: dict) -> float:
+    return config["fs"] * config["duration"] / 1000
+
+
+def _probe_seconds(config, n_labelled: dict, n_classes: int, dim: int, n_sets: int) -> float:
+    fits = sum(n * (1 if f == 1.0 else len(config["seeds"])) for f, n in n_labelled.items())
+    return n_sets * fits * dim * n_classes / RATES["probe"]
+
+
+def _network_seconds(method, config, sizes, n_labelled) -> float:
+    """Training (the sample budget), early stopping's validation passes, predictions."""
+    kilo, seconds = _kilo(config), 0.0
+    stop = min(sizes["valid"], config["stop_records"] or sizes["valid"])
+    for fraction, n in n_labelled.items():
+        epochs = min(config["label_epochs"], -(-config["label_budget"] // n))
+        fits = 1 if fraction == 1.0 else min(len(config["seeds"]), config["network_seeds"])
+        fits += 1 if method == "3kg-finetune" else 0  # LP-FT or not: two fits on one seed
+        per_fit = epochs * n * kilo / RATES["fit"] + epochs * stop * kilo / RATES["embed"]
+        per_fit += (sizes["valid"] + sizes["test"]) * kilo / RATES["embed"]
+        seconds += fits * per_fit
+    return seconds
+
+
+def estimate(config: dict, sizes: dict, n_classes: int, n_sets: int, cached=()) -> dict:
+    """Planned seconds per stage: data, each method in ``config["methods"]``, comparisons.
+
+    ``cached`` names the stages whose work is on disk already (they cost nothing).
+    """
+    kilo, n = _kilo(config), sum(sizes.values())
+    n_labelled = labelled_sizes(sizes["train"], config["fractions"])
+    dim = EMBEDDING_DIM.get(config["width"], 8 * config["width"])
+    plan = {"data": n / RATES["generate"] * kilo / 1.0 if "data" not in cached else 1.0}
+    for method in config["methods"]:
+        seconds = 0.0
+        if method in SELF_SUPERVISED and method not in cached:
+            epochs, records = pretraining_schedule(config["pretrain_records"], sizes["train"])
+            seconds += epochs * records * kilo / RATES["pretrain"]
+        if method in (*SELF_SUPERVISED, "random") and method not in cached:
+            seconds += n * kilo / RATES["embed"]
+        if method == "minirocket" and method not in cached:
+            seconds += n * kilo * config["minirocket_kernels"] / 1000 / RATES["minirocket"]
+        if method in TRAINED_ON_LABELS:
+            seconds += _network_seconds(method, config, sizes, n_labelled)
+        else:
+            width = config["minirocket_kernels"] if method == "minirocket" else dim
+            seconds += _probe_seconds(config, n_labelled, n_classes, width, n_sets)
+        plan[method] = seconds
+    runs = sum(len(config["seeds"]) + 1 for _ in config["fractions"]) * len(config["methods"])
+    plan["comparisons"] = n_sets * runs * sizes["test"] * n_classes * 1000 / RATES["bootstrap"]
+    return plan
+
+
+def _budget(method: str, config: dict, n_train: int) -> str:
+    if method in SELF_SUPERVISED:
+        epochs, records = pretraining_schedule(config["pretrain_records"], n_train)
+        return f"pretraining: {epochs} epoch(s) x {records:,} records"
+    if method in TRAINED_ON_LABELS:
+        seeds = min(len(config["seeds"]), config["network_seeds"])
+        return (f"up to {config['label_budget']:,} training samples per fit, "
+                f"<= {config['label_epochs']} epochs, {seeds} seed(s) below 100 %")  # fmt: skip
+    if method == "minirocket":
+        return f"{config['minirocket_kernels']:,} kernels, no training"
+    return "untrained encoder, no training"
+
+
+def build(config: dict, sizes: dict, data: dict, class_sets: list, cached=()) -> dict:
+    """The plan as data: configuration, sizes, labelled counts, budgets, estimate."""
+    primary = class_sets[0]
+    klass = get_class_set(primary)
+    n_labelled = labelled_sizes(sizes["train"], config["fractions"])
+    positives = {f: expected_positives(primary, n).tolist() for f, n in n_labelled.items()}
+    seconds = estimate(config, sizes, len(klass.codes), len(class_sets), cached)
+    return {
+        "config": {k: v for k, v in config.items() if k != "callbacks"},
+        "data": data,
+        "split_sizes": sizes,
+        "labelled": {str(f): n for f, n in n_labelled.items()},
+        "positives_per_class": {
+            "class_set": primary,
+            "classes": list(klass.abbreviations),
+            "expected": {str(f): p for f, p in positives.items()},
+        },  # fmt: skip
+        "methods": {m: _budget(m, config, sizes["train"]) for m in config["methods"]},
+        "estimated_seconds": {**seconds, "total": sum(seconds.values())},
+    }
+
+
+def describe(plan: dict) -> str:
+    """The plan as text, for a person deciding whether to start the run."""
+    from _progress import minutes
+
+    c, sizes = plan["config"], plan["split_sizes"]
+    lines = [f"Data: {plan['data']['description']}", ""]
+    lines += ["Configuration: " + ", ".join(f"{k}={v}" for k, v in c.items()), ""]
+    split = ", ".join(f"{k} {v:,}" for k, v in sizes.items())
+    lines.append(f"Split (patient-grouped 8/1/1): {split}")
+    lines.append("Labelled records: " + ", ".join(
+        f"{float(f):g} -> {n:,}" for f, n in plan["labelled"].items()))  # fmt: skip
+    pc = plan["positives_per_class"]
+    lines += ["", f"Positives per class in the labelled subset ({pc['class_set']} classes; "
+              "expected from the class prevalences, each class at least one):"]  # fmt: skip
+    lines.append("  class   " + "".join(f"{float(f):>8g}" for f in pc["expected"]))
+    for i, name in enumerate(pc["classes"]):
+        lines.append(f"  {name:<7} " + "".join(f"{p[i]:>8,}" for p in pc["expected"].values()))
+    lines += ["", "Methods and budgets:"]
+    lines += [f"  {m:<13} {budget}" for m, budget in plan["methods"].items()]
+    lines += ["", "Estimated time (this machine class: 2 cores, float32):"]
+    lines += [f"  {stage:<13} {minutes(s)}" for stage, s in plan["estimated_seconds"].items()]
+    return "\n".join(lines)

@@ -26,11 +26,11 @@ def segments(X: np.ndarray, n_segments: int) -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(crops), np.repeat(np.arange(len(X)), n_segments)
 
 
-def pretraining_schedule(budget: int, n_records: int) -> tuple[int, int]:
-    """Epochs and records per epoch that spend a budget of ``budget`` training records.
+def sample_schedule(budget: int, n_records: int) -> tuple[int, int]:
+    """Epochs and records per epoch that spend a budget of ``budget`` training samples.
 
-    A budget under one pass over the training split is one epoch over a random subset
-    of it; a larger one is whole epochs (rounded).
+    A budget under one pass over the ``n_records`` is one epoch over a random subset
+    of them (a partial epoch); a larger one is whole epochs (rounded).
     """
     if budget <= n_records:
         return 1, budget
@@ -73,15 +73,14 @@ def pretrain_and_embed(method, config, X_train, splits_X, device):
     """Pretrain on the unlabelled training records; embed every split.
 
     Pretraining sees ``config["pretrain_records"]`` training records in all
-    (``pretraining_schedule``). With ``config["n_segments"] > 1`` (and always for
+    (``sample_schedule``). With ``config["n_segments"] > 1`` (and always for
     CMSC, at least 2), each
     record is cut into adjacent crops; the crops of one record are positives of
     each other during pretraining and a record's features are its crops' mean.
     """
     n_segments = max(2, config["n_segments"]) if method == "cmsc" else config["n_segments"]
-    epochs, n_records = pretraining_schedule(config["pretrain_records"], len(X_train))
-    if n_records < len(X_train):  # the same subset for every method
-        X_train = X_train[np.sort(np.random.default_rng(0).permutation(len(X_train))[:n_records])]
+    epochs, n_records = sample_schedule(config["pretrain_records"], len(X_train))
+    X_train = X_train[_draw(len(X_train), n_records, seed=0)]  # the same for every method
     crops, groups = segments(X_train, n_segments)
     embedder = embedder_for(method, config, device, epochs)
     embedder.fit(crops, groups=groups if n_segments > 1 else None)
@@ -101,9 +100,15 @@ def minirocket_features(config: dict, X_train: np.ndarray, splits_X: dict) -> di
     return {name: rocket.transform(X.astype(np.float32)) for name, X in splits_X.items()}
 
 
-def _classifier(config, device, seed, embedder, linear_probe_epochs, n_labelled):
-    """An ``ECGClassifier`` with a budget of training samples, in at most ``label_epochs``."""
-    epochs = min(config["label_epochs"], -(-config["label_budget"] // n_labelled))
+def _draw(n: int, size: int, seed: int) -> np.ndarray:
+    """Sorted positions of a random ``size`` of ``n`` records (all of them if size >= n)."""
+    if size >= n:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).permutation(n)[:size])
+
+
+def _classifier(config, device, seed, embedder, linear_probe_epochs, n_labelled, epochs):
+    """An ``ECGClassifier`` that trains at most ``epochs``, early-stopped."""
     return ECGClassifier(
         embedder,
         linear_probe_epochs=min(linear_probe_epochs, epochs),
@@ -118,17 +123,14 @@ def _classifier(config, device, seed, embedder, linear_probe_epochs, n_labelled)
     )
 
 
-def _stopping_records(n_valid: int, limit: int | None) -> np.ndarray:
-    """The validation records a network's early stopping watches: all, or a fixed
-    random ``limit`` of them (each epoch scores them, which costs a pass)."""
-    if limit is None or limit >= n_valid:
-        return np.arange(n_valid)
-    return np.sort(np.random.default_rng(0).permutation(n_valid)[:limit])
-
-
 def classifier_scores(config, X, target, seed, device, embedder=None, lp_choices=None):
-    """Train an ``ECGClassifier`` on the labelled subset, early-stopped on the validation split
-    (or ``config["stop_records"]`` of its records).
+    """Train an ``ECGClassifier`` on the labelled subset, early-stopped on the validation split.
+
+    Each fit spends at most ``config["label_budget"]`` training samples in at most
+    ``config["label_epochs"]`` epochs (``sample_schedule``: a labelled subset larger
+    than the budget is one partial epoch); early stopping watches
+    ``config["stop_records"]`` random validation records (all when None), since it
+    scores them after every epoch.
 
     ``embedder=None`` trains an untrained encoder of the benchmark's size end to
     end (``supervised``). A pretrained embedder is fine-tuned directly and after
@@ -142,12 +144,15 @@ def classifier_scores(config, X, target, seed, device, embedder=None, lp_choices
         embedder = ThreeKGEmbedder(max_epochs=0, **size, device=device, random_state=seed)
         candidates = [0]
     else:
-        candidates = [0, config["lp_epochs"]] if lp_choices is None else [lp_choices]
-    stop = _stopping_records(len(X["valid"]), config["stop_records"])
+        candidates = sorted({0, config["lp_epochs"]}) if lp_choices is None else [lp_choices]
+    stop = _draw(len(X["valid"]), config["stop_records"] or len(X["valid"]), seed=0)
+    epochs, n_records = sample_schedule(config["label_budget"], len(X["train"]))
+    epochs, train = min(epochs, config["label_epochs"]), _draw(len(X["train"]), n_records, seed)
     best = None
     for lp_epochs in candidates:
-        clf = _classifier(config, device, seed, embedder, lp_epochs, len(X["train"]))
-        clf.fit(X["train"], target["train"], X_val=X["valid"][stop], y_val=target["valid"][stop])
+        clf = _classifier(config, device, seed, embedder, lp_epochs, len(X["train"]), epochs)
+        clf.fit(X["train"][train], target["train"][train],
+                X_val=X["valid"][stop], y_val=target["valid"][stop])  # fmt: skip
         valid = clf.predict_proba(X["valid"])
         auc = macro_auc(target["valid"], valid)
         if best is None or auc > best[0]:

@@ -7,7 +7,8 @@ estimate for the whole run's time left (``_progress.RunClock``).
 """
 
 import numpy as np
-from _methods import SELF_SUPERVISED, TRAINED_ON_LABELS, pretraining_schedule
+from _methods import SELF_SUPERVISED, TRAINED_ON_LABELS, sample_schedule
+from _protocol import runs
 
 from sk3kg.datasets import class_prevalence, get_class_set
 
@@ -16,12 +17,13 @@ from sk3kg.datasets import class_prevalence, get_class_set
 # results.json). A "kilosample record" is a record of 1,000 samples per lead.
 RATES = {
     "generate": 300.0,  # simulated records/s (make_synthetic_ecgs, both cores)
-    "pretrain": 300.0,  # contrastive training, kilosample records/s (two views each)
-    "embed": 2500.0,  # encoder inference, kilosample records/s
-    "fit": 600.0,  # supervised training, kilosample records/s
-    "minirocket": 800.0,  # MiniRocket transform with 1,000 kernels, kilosample records/s
-    "probe": 3e8,  # (records x features x classes) per second, for the three C
-    "bootstrap": 8e7,  # (test records x classes x resamples) per second, per run
+    "pretrain": 170.0,  # contrastive training, kilosample records/s (two views each)
+    "embed": 1130.0,  # encoder inference, kilosample records/s
+    "fit": 360.0,  # supervised training, kilosample records/s
+    "minirocket": 375.0,  # MiniRocket transform with 1,000 kernels, kilosample records/s
+    "probe": 7e8,  # Newton-Cholesky: (records x features^2 x classes)/s, for the three C
+    "probe_lbfgs": 3.1e6,  # L-BFGS (MiniRocket's features): (records x features x classes)/s
+    "bootstrap": 1.0e8,  # (test records x classes x resamples) per second, per run
 }
 EMBEDDING_DIM = {16: 128, 32: 256}  # encoder width -> embedding size (nn.ENCODER_SIZE)
 
@@ -46,9 +48,19 @@ def _kilo(config: dict) -> float:
     return config["fs"] * config["duration"] / 1000
 
 
-def _probe_seconds(config, n_labelled: dict, n_classes: int, dim: int, n_sets: int) -> float:
-    fits = sum(n * (1 if f == 1.0 else len(config["seeds"])) for f, n in n_labelled.items())
-    return n_sets * fits * dim * n_classes / RATES["probe"]
+def _probe_seconds(method, config, n_labelled, n_classes, dim, class_sets) -> float:
+    fits = sum(n_labelled[f] * len(seeds) for _, f, seeds in runs(method, class_sets, config))
+    if dim <= 256:  # the solver _protocol._probe picks
+        return fits * dim**2 * n_classes / RATES["probe"]
+    return fits * dim * n_classes / RATES["probe_lbfgs"]
+
+
+def _bootstrap_runs(config: dict, class_sets: list) -> int:
+    """Score matrices the comparisons with 3KG resample: two per shared seed."""
+    baseline = {(c, f): set(seeds) for c, f, seeds in runs("3kg", class_sets, config)}
+    return sum(2 * len(baseline.get((c, f), set()) & set(seeds))
+               for method in config["methods"] if method != "3kg"
+               for c, f, seeds in runs(method, class_sets, config))  # fmt: skip
 
 
 def _network_seconds(method, config, sizes, n_labelled) -> float:
@@ -56,47 +68,46 @@ def _network_seconds(method, config, sizes, n_labelled) -> float:
     kilo, seconds = _kilo(config), 0.0
     stop = min(sizes["valid"], config["stop_records"] or sizes["valid"])
     for fraction, n in n_labelled.items():
-        epochs = min(config["label_epochs"], -(-config["label_budget"] // n))
+        epochs, n = sample_schedule(config["label_budget"], n)
+        epochs = min(epochs, config["label_epochs"])
         fits = 1 if fraction == 1.0 else min(len(config["seeds"]), config["network_seeds"])
-        fits += 1 if method == "3kg-finetune" else 0  # LP-FT or not: two fits on one seed
+        if method == "3kg-finetune" and config["lp_epochs"]:
+            fits += 1  # LP-FT or not: two fits on the first seed
         per_fit = epochs * n * kilo / RATES["fit"] + epochs * stop * kilo / RATES["embed"]
         per_fit += (sizes["valid"] + sizes["test"]) * kilo / RATES["embed"]
         seconds += fits * per_fit
     return seconds
 
 
-def estimate(config: dict, sizes: dict, n_classes: int, n_sets: int, cached=()) -> dict:
-    """Planned seconds per stage: data, each method in ``config["methods"]``, comparisons.
-
-    ``cached`` names the stages whose work is on disk already (they cost nothing).
-    """
+def estimate(config: dict, sizes: dict, n_classes: int, class_sets: list) -> dict:
+    """Planned seconds per stage: data, each method in ``config["methods"]``, comparisons."""
     kilo, n = _kilo(config), sum(sizes.values())
     n_labelled = labelled_sizes(sizes["train"], config["fractions"])
     dim = EMBEDDING_DIM.get(config["width"], 8 * config["width"])
-    plan = {"data": n / RATES["generate"] * kilo / 1.0 if "data" not in cached else 1.0}
+    plan = {"data": n / RATES["generate"] * kilo}
     for method in config["methods"]:
         seconds = 0.0
-        if method in SELF_SUPERVISED and method not in cached:
-            epochs, records = pretraining_schedule(config["pretrain_records"], sizes["train"])
+        if method in SELF_SUPERVISED:
+            epochs, records = sample_schedule(config["pretrain_records"], sizes["train"])
             seconds += epochs * records * kilo / RATES["pretrain"]
-        if method in (*SELF_SUPERVISED, "random") and method not in cached:
+        if method in (*SELF_SUPERVISED, "random"):
             seconds += n * kilo / RATES["embed"]
-        if method == "minirocket" and method not in cached:
+        if method == "minirocket":
             seconds += n * kilo * config["minirocket_kernels"] / 1000 / RATES["minirocket"]
         if method in TRAINED_ON_LABELS:
             seconds += _network_seconds(method, config, sizes, n_labelled)
         else:
             width = config["minirocket_kernels"] if method == "minirocket" else dim
-            seconds += _probe_seconds(config, n_labelled, n_classes, width, n_sets)
+            seconds += _probe_seconds(method, config, n_labelled, n_classes, width, class_sets)
         plan[method] = seconds
-    runs = sum(len(config["seeds"]) + 1 for _ in config["fractions"]) * len(config["methods"])
-    plan["comparisons"] = n_sets * runs * sizes["test"] * n_classes * 1000 / RATES["bootstrap"]
+    resampled = _bootstrap_runs(config, class_sets) * sizes["test"] * n_classes * 1000
+    plan["comparisons"] = resampled / RATES["bootstrap"]
     return plan
 
 
 def _budget(method: str, config: dict, n_train: int) -> str:
     if method in SELF_SUPERVISED:
-        epochs, records = pretraining_schedule(config["pretrain_records"], n_train)
+        epochs, records = sample_schedule(config["pretrain_records"], n_train)
         return f"pretraining: {epochs} epoch(s) x {records:,} records"
     if method in TRAINED_ON_LABELS:
         seeds = min(len(config["seeds"]), config["network_seeds"])
@@ -107,26 +118,25 @@ def _budget(method: str, config: dict, n_train: int) -> str:
     return "untrained encoder, no training"
 
 
-def build(config: dict, sizes: dict, data: dict, class_sets: list, cached=()) -> dict:
-    """The plan as data: configuration, sizes, labelled counts, budgets, estimate."""
+def build(config: dict, sizes: dict, data: dict, class_sets: list, n_classes: int) -> dict:
+    """The plan as data: configuration, datasets, sizes, labelled counts, budgets, estimate."""
     primary = class_sets[0]
-    klass = get_class_set(primary)
     n_labelled = labelled_sizes(sizes["train"], config["fractions"])
-    positives = {f: expected_positives(primary, n).tolist() for f, n in n_labelled.items()}
-    seconds = estimate(config, sizes, len(klass.codes), len(class_sets), cached)
-    return {
+    seconds = estimate(config, sizes, n_classes, class_sets)
+    plan = {
         "config": {k: v for k, v in config.items() if k != "callbacks"},
         "data": data,
         "split_sizes": sizes,
         "labelled": {str(f): n for f, n in n_labelled.items()},
-        "positives_per_class": {
-            "class_set": primary,
-            "classes": list(klass.abbreviations),
-            "expected": {str(f): p for f, p in positives.items()},
-        },  # fmt: skip
         "methods": {m: _budget(m, config, sizes["train"]) for m in config["methods"]},
         "estimated_seconds": {**seconds, "total": sum(seconds.values())},
     }
+    if data["name"] != "ptbxl":  # a PTB-XL task's prevalences are known once it is loaded
+        klass = get_class_set(primary)
+        positives = {str(f): expected_positives(primary, n).tolist() for f, n in n_labelled.items()}
+        plan["positives_per_class"] = {"class_set": primary, "expected": positives,
+                                       "classes": list(klass.abbreviations)}  # fmt: skip
+    return plan
 
 
 def describe(plan: dict) -> str:
@@ -140,12 +150,14 @@ def describe(plan: dict) -> str:
     lines.append(f"Split (patient-grouped 8/1/1): {split}")
     lines.append("Labelled records: " + ", ".join(
         f"{float(f):g} -> {n:,}" for f, n in plan["labelled"].items()))  # fmt: skip
-    pc = plan["positives_per_class"]
-    lines += ["", f"Positives per class in the labelled subset ({pc['class_set']} classes; "
-              "expected from the class prevalences, each class at least one):"]  # fmt: skip
-    lines.append("  class   " + "".join(f"{float(f):>8g}" for f in pc["expected"]))
-    for i, name in enumerate(pc["classes"]):
-        lines.append(f"  {name:<7} " + "".join(f"{p[i]:>8,}" for p in pc["expected"].values()))
+    pc = plan.get("positives_per_class")
+    if pc:
+        lines += ["", f"Positives per class in the labelled subset ({pc['class_set']} classes; "
+                  "expected from the class prevalences, each class at least one):"]  # fmt: skip
+        lines.append("  class   " + "".join(f"{float(f):>8g}" for f in pc["expected"]))
+        for i, name in enumerate(pc["classes"]):
+            counts = "".join(f"{p[i]:>8,}" for p in pc["expected"].values())
+            lines.append(f"  {name:<7} {counts}")
     lines += ["", "Methods and budgets:"]
     lines += [f"  {m:<13} {budget}" for m, budget in plan["methods"].items()]
     lines += ["", "Estimated time (this machine class: 2 cores, float32):"]

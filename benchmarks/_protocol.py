@@ -1,9 +1,11 @@
 """The label-efficiency protocol: split, labelled subsets, linear probe, scores."""
 
 import numpy as np
-from scipy.optimize import minimize
-from scipy.special import expit
+from _methods import TRAINED_ON_LABELS
+from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedGroupKFold
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sk3kg.metrics import challenge_score, macro_auc, per_class_auc, subgroup_auc
@@ -40,6 +42,21 @@ def split_by_patient(target: np.ndarray, patients: np.ndarray, seed: int) -> dic
     }
 
 
+def runs(method: str, class_sets: list[str], config: dict):
+    """The (class set, fraction, seeds) a method is scored on.
+
+    The 100 % subset is the same for every seed, so every method is fitted on it
+    once (seed 0). Networks trained on the labels (``supervised``, ``3kg-finetune``)
+    cost minutes per fit: they are trained on the primary class set only, and on
+    the first ``network_seeds`` seeds' subsets.
+    """
+    trained = method in TRAINED_ON_LABELS
+    for class_set in class_sets[:1] if trained else class_sets:
+        for fraction in config["fractions"]:
+            seeds = config["seeds"][: config["network_seeds"]] if trained else config["seeds"]
+            yield class_set, fraction, seeds[:1] if fraction == 1.0 else seeds
+
+
 def labelled_subset(target: np.ndarray, fraction: float, seed: int) -> np.ndarray:
     """Positions (into ``target``) of a random labelled subset of ``fraction`` of the rows.
 
@@ -56,36 +73,17 @@ def labelled_subset(target: np.ndarray, fraction: float, seed: int) -> np.ndarra
     return np.sort(np.concatenate([np.fromiter(chosen, int, len(chosen)), fill]))
 
 
-def _logistic_path(X: np.ndarray, Y: np.ndarray) -> list[np.ndarray]:
-    """Every class's L2 logistic regression at every C of ``PROBE_C``, smallest C first.
+def _probe(c: float, seed: int, n_features: int):
+    """Standardised features, one binary L2 logistic regression per class.
 
-    The objective is scikit-learn's ``LogisticRegression`` (lbfgs, l2 penalty, unpenalised
-    intercept), one binary problem per column of ``Y``. The problems share ``X`` and are
-    independent, so their sum is minimised at once: one matrix product per L-BFGS step
-    for all classes, where one-vs-rest would run a solver per class. Each C starts from
-    the previous C's solution. Returns ``(n_features + 1, n_classes)`` weights per C,
-    the last row the intercepts. ``tests/test_benchmarks.py`` checks it against
-    ``OneVsRestClassifier(LogisticRegression(C))``.
+    Newton-Cholesky converges in about ten steps where there are far more records than
+    features (the encoders' 128 features); L-BFGS where features are many (MiniRocket's
+    thousand). Both minimise the same objective: the choice changes the time, not the
+    probe (``tests/test_benchmarks.py`` checks it against the default solver).
     """
-    n, d = X.shape
-    Xb = np.hstack([X, np.ones((n, 1))])
-    Y = Y.astype(np.float64)
-    theta, path = np.zeros((d + 1) * Y.shape[1]), []
-    for c in PROBE_C:
-
-        def loss(theta, c=c):
-            W = theta.reshape(d + 1, -1)
-            Z = Xb @ W
-            value = (np.logaddexp(0, Z) - Y * Z).sum() / n + (W[:-1] ** 2).sum() / (2 * c * n)
-            grad = Xb.T @ (expit(Z) - Y) / n
-            grad[:-1] += W[:-1] / (c * n)
-            return value, grad.ravel()
-
-        # scikit-learn's stopping rule for lbfgs: the largest gradient component under tol.
-        options = {"maxiter": 2000, "gtol": 1e-4, "ftol": 64 * np.finfo(float).eps}
-        theta = minimize(loss, theta, jac=True, method="L-BFGS-B", options=options).x
-        path.append(theta.reshape(d + 1, -1))
-    return path
+    solver = "newton-cholesky" if n_features <= 256 else "lbfgs"
+    classifier = LogisticRegression(C=c, solver=solver, max_iter=2000, random_state=seed)
+    return make_pipeline(StandardScaler(), OneVsRestClassifier(classifier))
 
 
 def _learnable(target: np.ndarray) -> np.ndarray:
@@ -97,42 +95,49 @@ def _learnable(target: np.ndarray) -> np.ndarray:
 def fit_probe(features: dict, target: dict, seed: int = 0) -> tuple[np.ndarray, np.ndarray, float]:
     """Fit the linear probe, choosing C by validation macro AUC; never looks at test.
 
-    The probe: standardised features, one binary L2 logistic regression per class
-    (scikit-learn's objective, see ``_logistic_path``), one C for all classes.
+    The probe: standardised features, one-vs-rest L2 logistic regression (``_probe``),
+    one C for all classes.
 
     Returns the test scores, the validation scores and the chosen C. Classes
     with a single label value in the training subset score a constant (the
     training prevalence), so they count as chance where they are evaluated.
     """
-    learn = np.flatnonzero(_learnable(target["train"]))
+    learn = _learnable(target["train"])
     prevalence = target["train"].mean(axis=0)
-    scaler = StandardScaler().fit(features["train"])
-    X = {name: scaler.transform(features[name]) for name in ("train", "valid", "test")}
-    path = _logistic_path(X["train"], target["train"][:, learn]) if len(learn) else []
 
-    def scores(i, split):
-        out = np.tile(prevalence, (len(X[split]), 1))
-        if len(learn):
-            out[:, learn] = expit(X[split] @ path[i][:-1] + path[i][-1])
+    def scores(model, X):
+        out = np.tile(prevalence, (len(X), 1))
+        if model is not None:
+            out[:, learn] = model.predict_proba(X)
         return out
 
-    choices = range(len(PROBE_C)) if len(learn) else (0,)
-    aucs = [
-        macro_auc(target["valid"], scores(i, "valid"), return_excluded=True)[0] for i in choices
-    ]
-    best = int(np.nanargmax(aucs)) if not np.isnan(aucs).all() else 0
-    c = PROBE_C[best] if len(learn) else None
-    return scores(best, "test"), scores(best, "valid"), c
+    best = (-np.inf, None, None)
+    for c in PROBE_C if learn.any() else (None,):
+        model = None
+        if c is not None:
+            model = _probe(c, seed, features["train"].shape[1])
+            model.fit(features["train"], target["train"][:, learn])
+        auc, _ = macro_auc(target["valid"], scores(model, features["valid"]), return_excluded=True)
+        if best[1] is None or auc > best[0]:
+            best = (auc, model, c)
+    _, model, c = best
+    return scores(model, features["test"]), scores(model, features["valid"]), c
 
 
-def evaluate(y_true: np.ndarray, y_score: np.ndarray, codes: list, names: list) -> dict:
-    """Every number the report needs, for one method, fraction and seed."""
+def evaluate(y_true: np.ndarray, y_score: np.ndarray, codes, names: list) -> dict:
+    """Every number the report needs, for one method, fraction and seed.
+
+    ``codes`` are the classes' SNOMED CT codes, for the challenge's subgroups and
+    metric; None (PTB-XL's SCP statements) leaves those out.
+    """
     auc, excluded = macro_auc(y_true, y_score, target_names=names, return_excluded=True)
-    predicted = (y_score >= 0.5).astype(int)
-    return {
+    row = {
         "macro_auc": auc,
         "auc_excluded_classes": excluded,
         "per_class_auc": dict(zip(names, map(float, per_class_auc(y_true, y_score)), strict=True)),
-        "subgroup_auc": subgroup_auc(y_true, y_score, codes),
-        "challenge_score": challenge_score(y_true, predicted, codes),
     }
+    if codes is not None:
+        predicted = (y_score >= 0.5).astype(int)
+        row["subgroup_auc"] = subgroup_auc(y_true, y_score, codes)
+        row["challenge_score"] = challenge_score(y_true, predicted, codes)
+    return row

@@ -22,6 +22,7 @@ import sys
 import time
 from pathlib import Path
 
+import _data
 import _methods
 import _plan
 import _progress
@@ -37,13 +38,7 @@ from tqdm.auto import tqdm
 
 import sk3kg
 from sk3kg import ThreeKGEmbedder
-from sk3kg.datasets import (
-    code_to_index,
-    fetch_physionet2020,
-    get_class_set,
-    get_data_home,
-    load_physionet2020,
-)
+from sk3kg.datasets import PTBXL_TASKS, get_class_set
 from sk3kg.metrics import paired_bootstrap_auc
 
 QUICK = ("3kg", "simclr", "cmsc", "random", "supervised", "3kg-finetune", "minirocket")
@@ -54,36 +49,41 @@ FULL = ("3kg", "3kg-spatial", "3kg-temporal", "3kg-shared", "simclr", "cmsc", "r
 PHYSIONET2020_RECORDS = 43_101
 BASE = {
     "fs": 100, "duration": 10.0, "n_records": PHYSIONET2020_RECORDS, "methods": QUICK,
-    "seeds": (0, 1, 2), "fractions": (0.01, 0.1, 1.0), "pretrain_records": 24_000,
-    "label_budget": 12_000, "label_epochs": 30, "patience": 5, "lp_epochs": 3,
-    "network_seeds": 1, "stop_records": 1000,
+    "seeds": (0, 1, 2), "fractions": (0.01, 0.1, 1.0), "pretrain_records": 12_000,
+    "label_budget": 8000, "label_epochs": 20, "patience": 5, "lp_epochs": 0,
+    "network_seeds": 1, "stop_records": 500, "merged_classes": False,
     "batch_size": 128, "lr": 1e-3, "width": 16, "depth": 2, "temperature": 0.1,
-    "n_segments": 1, "scale_range": False, "minirocket_kernels": 1000, "callbacks": None,
-    "validation_fraction": None, "data": "auto", "precision": "auto",
+    "n_segments": 1, "scale_range": False, "minirocket_kernels": 500, "callbacks": None,
+    "validation_fraction": None, "data": "auto", "pretrain_data": None, "precision": "auto",
 }  # fmt: skip
-# Quick: the data regime of the paper (43,101 records, >= 300 labelled at 1 %) in under
-# 20 minutes on 2 cores. Every budget is in training samples (records), chosen by
-# measurement (benchmarks/_plan.py prices them): pretraining sees 24,000 records per
-# method, each network fit up to 12,000 samples, early-stopped on 1,000 validation
-# records, and the networks (supervised, 3kg-finetune) are trained on the first seed's
-# labelled subsets only.
+# Quick: the data regime of the paper (43,101 records, 345 labelled at 1 %) in under 20
+# minutes on 2 cores (AMD EPYC, float32). Every budget is in training samples, chosen by
+# measurement (benchmarks/_plan.py prices them): pretraining sees 12,000 records per
+# method; each network fit (supervised, 3kg-finetune, which fine-tunes directly) up to
+# 8,000 samples in at most 20 epochs (at 100 %, one pass over a random 8,000 of the
+# labelled records), early-stopped on 500 validation records, on the first seed's
+# subsets only; MiniRocket has 500 kernels (420 features), as its probe's cost grows with
+# them. It scores 3KG's 23 classes; the other presets also score the challenge's 24.
 PRESETS = {
     "smoke": {"n_records": 240, "duration": 5.0, "seeds": (0,), "fractions": (0.1, 1.0),
               "pretrain_records": 384, "label_budget": 400, "label_epochs": 3, "lp_epochs": 1,
-              "network_seeds": 1, "stop_records": None,
+              "network_seeds": 1, "stop_records": None, "merged_classes": True,
               "batch_size": 64, "width": 8, "depth": 1, "minirocket_kernels": 168},
     "quick": {},
     # The former quick preset: 2,000 records, every seed for every method; for a demo.
-    "small": {"n_records": 2000, "pretrain_records": 56_000, "label_budget": 40_000,
-              "label_epochs": 100, "patience": 10, "lp_epochs": 10, "network_seeds": 3,
-              "stop_records": None},
-    "full": {"methods": FULL, "n_records": 10000, "fs": 250, "seeds": (0, 1, 2, 3, 4),
+    "small": {"merged_classes": True, "n_records": 2000, "pretrain_records": 56_000,
+              "label_budget": 40_000, "label_epochs": 100, "patience": 10, "lp_epochs": 10,
+              "network_seeds": 3, "stop_records": None, "minirocket_kernels": 1000},
+    "full": {"merged_classes": True, "methods": FULL, "n_records": 10000, "fs": 250,
+             "seeds": (0, 1, 2, 3, 4),
              "pretrain_records": 100 * 8000, "label_budget": 400_000, "label_epochs": 300,
              "patience": 10, "lp_epochs": 10, "network_seeds": 5, "stop_records": None,
+             "minirocket_kernels": 1000,
              "width": 32},
     # The 3KG authors' settings (their public training code), for a GPU and the real data:
     # 250 epochs over the training split.
-    "paper": {"data": "physionet2020", "fs": 500, "duration": 10.0, "n_segments": 2,
+    "paper": {"merged_classes": True, "data": "physionet2020", "fs": 500, "duration": 10.0,
+              "n_segments": 2,
               "scale_range": True, "batch_size": 512,
               "pretrain_records": 250 * round(0.8 * PHYSIONET2020_RECORDS),
               "label_budget": 10**7, "label_epochs": 250, "patience": 30, "lp_epochs": 30,
@@ -96,13 +96,26 @@ PRESETS = {
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--preset", choices=PRESETS, default="quick")
-    parser.add_argument("--data", choices=("auto", "synthetic", "physionet2020"), default=None)
+    parser.add_argument(
+        "--data",
+        choices=("auto", *_data.DATASETS),
+        default=None,
+        help="the records methods are evaluated on (default: auto)",
+    )
+    parser.add_argument(
+        "--pretrain-data",
+        choices=_data.DATASETS,
+        default=None,
+        help="pretrain on this dataset instead (default: --data's training split)",
+    )
     parser.add_argument("--data-home", default=None, help="default: $SK3KG_DATA or ~/sk3kg_data")
-    parser.add_argument("--download", action="store_true", help="fetch PhysioNet 2020 if missing")
+    parser.add_argument("--download", action="store_true", help="fetch the real data if missing")
     parser.add_argument("--n-records", type=int, help="synthetic records")
     parser.add_argument("--fs", type=float)
     parser.add_argument("--duration", type=float)
-    parser.add_argument("--classes", choices=("3kg", "merged", "scored"), default="3kg")
+    parser.add_argument("--classes", choices=("3kg", "merged", "scored", *PTBXL_TASKS),
+                        help="challenge class set (default 3kg) or PTB-XL task "
+                             "(default superdiagnostic)")  # fmt: skip
     parser.add_argument("--methods", help="comma-separated subset of " + ",".join(FULL))
     parser.add_argument("--fractions", help="comma-separated, e.g. 0.01,0.1,1.0")
     parser.add_argument("--seeds", help="comma-separated seeds of the labelled subsets")
@@ -134,7 +147,7 @@ def make_config(args: argparse.Namespace) -> dict:
     overrides = {
         "data": args.data, "n_records": args.n_records, "fs": args.fs,
         "duration": args.duration, "pretrain_records": args.pretrain_records,
-        "precision": args.precision,
+        "precision": args.precision, "pretrain_data": args.pretrain_data,
         "methods": args.methods and tuple(args.methods.split(",")),
         "fractions": args.fractions and tuple(map(float, args.fractions.split(","))),
         "seeds": args.seeds and tuple(map(int, args.seeds.split(","))),
@@ -144,69 +157,6 @@ def make_config(args: argparse.Namespace) -> dict:
     if unknown:
         raise SystemExit(f"Unknown method(s) {sorted(unknown)}; choose from {_methods.ALL_METHODS}")
     return config
-
-
-def _physionet_root(data_home) -> Path:
-    return Path(get_data_home(data_home)) / "physionet2020" / "1.0.2"
-
-
-def class_sets_for(classes: str) -> list[str]:
-    """The primary class set, plus the challenge's 24 merged classes beside 3KG's 23."""
-    return [classes, "merged"] if classes == "3kg" else [classes]
-
-
-def convert_target(target: np.ndarray, source: str, destination: str) -> np.ndarray:
-    """Re-express a multilabel target of one class set in a coarser one."""
-    index = code_to_index(destination)
-    codes = get_class_set(source).codes
-    out = np.zeros((len(target), len(get_class_set(destination).codes)), dtype=target.dtype)
-    for j, code in enumerate(codes):
-        out[:, index[code]] |= target[:, j]
-    return out
-
-
-def load_data(args, config) -> dict:
-    """Records, targets per class set, patient ids and a description of the data."""
-    choice = config["data"]
-    if choice == "auto":
-        choice = "physionet2020" if _physionet_root(args.data_home).is_dir() else "synthetic"
-    finest = "scored" if args.classes == "scored" else "merged"
-    if choice == "synthetic":
-        from sk3kg.datasets import make_synthetic_ecgs
-
-        # Simulated once, then read from a memory map under the data home.
-        bunch = make_synthetic_ecgs(
-            config["n_records"], fs=config["fs"], duration=config["duration"], classes=finest,
-            n_patients=config["n_records"] // 2, random_state=0, cache=True, n_jobs=-1,
-            data_home=args.data_home,
-        )  # fmt: skip
-        patients = np.asarray(bunch.patient_ids)
-        what = (
-            f"embedded synthetic data (sk3kg.datasets.make_synthetic_ecgs): "
-            f"{len(bunch.data)} records of {len(np.unique(patients))} simulated patients"
-        )
-    else:
-        kwargs = {"fs": config["fs"], "duration": config["duration"], "classes": finest}
-        if args.download:
-            bunch = fetch_physionet2020(data_home=args.data_home, **kwargs)
-        else:
-            bunch = load_physionet2020(_physionet_root(args.data_home), **kwargs)
-        # The challenge publishes no patient ids; each record is its own group.
-        patients = np.asarray(bunch.record_ids)
-        what = f"PhysioNet/CinC 2020 training data: {len(bunch.data)} records"
-    X = np.asarray(bunch.data, dtype=np.float32)
-    if config["scale_range"]:
-        span = X.max(axis=(1, 2), keepdims=True) - X.min(axis=(1, 2), keepdims=True)
-        X = X / np.where(span > 0, span, 1.0)
-    target = np.asarray(bunch.target, dtype=np.int64)
-    targets = {s: convert_target(target, finest, s) for s in class_sets_for(args.classes)}
-    return {
-        "X": X,
-        "targets": targets,
-        "patients": patients,
-        "name": choice,
-        "description": f"Data: {what}, {config['fs']:g} Hz, {config['duration']:g} s.",
-    }
 
 
 def _cache_key(method: str, config: dict, data: dict, split: dict) -> str:
@@ -236,18 +186,21 @@ def method_features(method, config, data, split, out: Path, device) -> dict:
     if cache.exists() and (method == "minirocket" or encoder.exists()):
         print(f"[{method}] reusing {cache}")
         return joblib.load(cache)
-    X = {name: data["X"][index] for name, index in split.items()}
+    X = data["split_X"]
     start = time.perf_counter()
     if method == "minirocket":
         features = _methods.minirocket_features(config, X["train"], X)
     else:
-        embedder, features = _methods.pretrain_and_embed(method, config, X["train"], X, device)
+        pool = data.get("pool_X", X["train"])
+        embedder, features = _methods.pretrain_and_embed(method, config, pool, X, device)
         # The progress bar and early stopping belong to this run, not to the saved model.
         embedder.set_params(callbacks=None).save_pretrained(encoder)
         if len(embedder.history_):
             losses = embedder.history_[:, "train_loss"]
-            print(f"[{method}] contrastive loss {losses[0]:.3f} -> {losses[-1]:.3f} "
-                  f"over {len(losses)} epochs")  # fmt: skip
+            trend = (
+                f"{losses[0]:.3f} -> {losses[-1]:.3f}" if len(losses) > 1 else f"{losses[0]:.3f}"
+            )
+            print(f"[{method}] contrastive loss {trend} (mean of epoch), {len(losses)} epoch(s)")
     features["seconds"] = time.perf_counter() - start
     cache.parent.mkdir(parents=True, exist_ok=True)
     joblib.dump(features, cache)
@@ -263,8 +216,7 @@ def _score_one(method, config, data, split, features, y, subset, seed, device, l
     """
     labelled = {"train": y["train"][subset], "valid": y["valid"]}
     if method in _methods.TRAINED_ON_LABELS:
-        X = {name: data["X"][index] for name, index in split.items()}
-        X["train"] = X["train"][subset]
+        X = {**data["split_X"], "train": data["split_X"]["train"][subset]}
         scores, _, lp_epochs = _methods.classifier_scores(
             config, X, labelled, seed, device, embedder=features, lp_choices=lp_choices
         )
@@ -286,22 +238,6 @@ def _method_input(method, config, data, split, out, device):
     return method_features(method, config, data, split, out, device)
 
 
-def _runs(method: str, data: dict, config: dict):
-    """The (class set, fraction, seeds) a method is scored on.
-
-    The 100 % subset is the same for every seed, so every method is fitted on it
-    once (seed 0). Networks trained on the labels (``supervised``, ``3kg-finetune``)
-    cost minutes per fit: they are trained on the primary class set only, and on
-    the first ``network_seeds`` seeds' subsets.
-    """
-    class_sets = list(data["targets"])
-    trained = method in _methods.TRAINED_ON_LABELS
-    for class_set in class_sets[:1] if trained else class_sets:
-        for fraction in config["fractions"]:
-            seeds = config["seeds"][: config["network_seeds"]] if trained else config["seeds"]
-            yield class_set, fraction, seeds[:1] if fraction == 1.0 else seeds
-
-
 def run_method(method, config, data, split, out, device) -> tuple[list[dict], dict, float]:
     """Every (class set, fraction, seed) row of one method, its test scores, its wall time.
 
@@ -310,11 +246,11 @@ def run_method(method, config, data, split, out, device) -> tuple[list[dict], di
     """
     start, rows, test_scores = time.perf_counter(), [], {}
     features = _method_input(method, config, data, split, out, device)
-    runs = list(_runs(method, data, config))
+    runs = list(_protocol.runs(method, list(data["targets"]), config))
     bar = _progress.bar(sum(len(seeds) for *_, seeds in runs), f"[{method}] labelled subsets",
                         "subset")  # fmt: skip
     for class_set, fraction, seeds in runs:
-        klass = get_class_set(class_set)
+        labels = data["labels"][class_set]
         y = {name: data["targets"][class_set][index] for name, index in split.items()}
         lp_choices = None  # LP-FT or not: chosen on the first seed's validation, then kept
         for seed in seeds:
@@ -323,7 +259,7 @@ def run_method(method, config, data, split, out, device) -> tuple[list[dict], di
                                         seed, device, lp_choices)  # fmt: skip
             lp_choices = chosen.get("lp_epochs")
             test_scores.setdefault((class_set, fraction), {})[seed] = scores
-            row = _protocol.evaluate(y["test"], scores, klass.codes, klass.abbreviations)
+            row = _protocol.evaluate(y["test"], scores, labels["codes"], labels["names"])
             row.update(method=method, class_set=class_set, fraction=fraction, seed=seed,
                        n_labelled=len(subset), **chosen)  # fmt: skip
             rows.append(row)
@@ -403,18 +339,48 @@ RESULTS = Path(__file__).parent / "results"  # every run's output; not tracked b
 REFERENCE = Path(__file__).parent / "reference"  # the runs the README and docs quote
 
 
+def _classes(args, config, name: str) -> tuple[str, list[str], int]:
+    """The primary label set, every label set scored, and the primary's number of classes."""
+    if name == "ptbxl":
+        task = args.classes or "superdiagnostic"
+        return task, [task], _data.PTBXL_TASK_SIZES.get(task, 0)
+    classes = args.classes or "3kg"
+    class_sets = _data.class_sets_for(classes, config["merged_classes"])
+    return classes, class_sets, len(get_class_set(classes).codes)
+
+
+def _plan_data(args, config) -> dict:
+    """The datasets a run involves and their sizes, known before anything is loaded."""
+    name = _data.resolve(config["data"], args.data_home)
+    n = config["n_records"] if name == "synthetic" else _data.SIZES[name]
+    size = f"{config['fs']:g} Hz x {config['duration']:g} s"
+    data = {"name": name, "n_records": n, "description": f"{name}: {n:,} records, {size}"}
+    pool = config["pretrain_data"]
+    if pool and pool != name:
+        m = config["n_records"] if pool == "synthetic" else _data.SIZES[pool]
+        data["pretrain_data"] = {"name": pool, "n_records": m}
+        data["description"] += f"; pretraining on {pool}: {m:,} records (less any in the test)"
+    return data
+
+
 def _print_plan(args, config) -> int:
     """``--plan``: what the run would do, without loading or simulating anything."""
-    choice = config["data"]
-    if choice == "auto":
-        choice = "physionet2020" if _physionet_root(args.data_home).is_dir() else "synthetic"
-    n = config["n_records"] if choice == "synthetic" else PHYSIONET2020_RECORDS
-    what = ("simulated" if choice == "synthetic" else "PhysioNet/CinC 2020") + " records"
-    size = f"{config['fs']:g} Hz x {config['duration']:g} s"
-    data = {"name": choice, "n_records": n, "description": f"{n:,} {what}, {size}"}
-    plan = _plan.build(config, _plan.expected_split(n), data, class_sets_for(args.classes))
+    data = _plan_data(args, config)
+    _, class_sets, n_classes = _classes(args, config, data["name"])
+    sizes = _plan.expected_split(data["n_records"])
+    plan = _plan.build(config, sizes, data, class_sets, n_classes)
     print(json.dumps(plan, indent=1, default=str) if args.json else _plan.describe(plan))
     return 0
+
+
+def _attach_pool(args, config, data, split) -> None:
+    """Pretraining records from another dataset, without the evaluation's held-out records."""
+    pool = config["pretrain_data"]
+    if pool and pool != data["name"]:
+        held_out = data["keys"][np.concatenate([split["valid"], split["test"]])]
+        data["pool_X"], what = _data.load_pool(pool, args, config, held_out)
+        data["description"] += " " + what
+        print(what)
 
 
 def _run_methods(methods, config, data, split, out, device) -> tuple[list, dict, dict]:
@@ -434,22 +400,27 @@ def main(argv=None) -> int:
         return _print_plan(args, config)
     device = "cuda" if args.device == "auto" and torch.cuda.is_available() else args.device
     device = "cpu" if device == "auto" else device
-    class_sets = class_sets_for(args.classes)
-    n_classes = len(get_class_set(args.classes).codes)
-    expected = _plan.expected_split(config["n_records"])
-    planned = _plan.estimate(config, expected, n_classes, len(class_sets))
+    name = _data.resolve(config["data"], args.data_home)
+    primary, class_sets, n_classes = _classes(args, config, name)
+    expected = _plan.expected_split(_plan_data(args, config)["n_records"])
+    planned = _plan.estimate(config, expected, n_classes, class_sets)
     _progress.CLOCK = _progress.RunClock(planned)
     _progress.CLOCK.begin("data")
-    data = load_data(args, config)
+    data = _data.load_data(args, config)
     print(data["description"])
-    name = f"{data['name']}-{args.preset}"
-    out = args.out or RESULTS / name
+    run_name = f"{data['name']}-{args.preset}"
+    out = args.out or RESULTS / run_name
     out.mkdir(parents=True, exist_ok=True)
-    primary = data["targets"][args.classes]
-    split = _protocol.split_by_patient(primary, data["patients"], args.split_seed)
+    split = data.get("split") or _protocol.split_by_patient(
+        data["targets"][primary], data["patients"], args.split_seed
+    )
     np.savez(out / "split.npz", **split, patients=data["patients"])
+    _attach_pool(args, config, data, split)
+    X = data.pop("X")
+    data["split_X"] = {part: X[index] for part, index in split.items()}
+    del X
     sizes = {k: len(v) for k, v in split.items()}
-    _progress.CLOCK.planned.update(_plan.estimate(config, sizes, n_classes, len(class_sets)))
+    _progress.CLOCK.planned.update(_plan.estimate(config, sizes, n_classes, class_sets))
     times = {"data": _progress.CLOCK.end()}
     methods = [m for m in config["methods"] if m != "minirocket" or _methods.has_minirocket()]
     if len(methods) < len(config["methods"]):
@@ -466,15 +437,15 @@ def main(argv=None) -> int:
         "data_description": data["description"], "protocol": PROTOCOL,
         "class_sets": class_sets, "times": times,
     }  # fmt: skip
-    write_outputs(out, rows, comparisons, summary, config, split)
-    reference = REFERENCE / name / "results.json"
+    write_outputs(out, rows, comparisons, summary, config, split, data["labels"])
+    reference = REFERENCE / run_name / "results.json"
     if reference.exists() and reference.resolve() != (out / "results.json").resolve():
-        print(_report.versus_reference(rows, json.loads(reference.read_text()), args.classes))
+        print(_report.versus_reference(rows, json.loads(reference.read_text()), primary))
     return 0
 
 
 def write_outputs(out: Path, rows: list[dict], comparisons: list[dict], summary: dict,
-                  config: dict, split: dict) -> None:  # fmt: skip
+                  config: dict, split: dict, labels: dict) -> None:  # fmt: skip
     versions = {"sk3kg": sk3kg.__version__, "torch": torch.__version__,
                 "scikit-learn": sklearn.__version__, "numpy": np.__version__,
                 "python": platform.python_version(), "machine": platform.machine()}  # fmt: skip
@@ -487,8 +458,7 @@ def write_outputs(out: Path, rows: list[dict], comparisons: list[dict], summary:
     try:
         primary = summary["class_sets"][0]
         _report.plot_auc_vs_fraction(out / "auc_vs_fraction.png", rows, primary)
-        names = get_class_set(primary).abbreviations
-        _report.plot_per_class(out / "per_class_auc.png", rows, primary, names)
+        _report.plot_per_class(out / "per_class_auc.png", rows, primary, labels[primary]["names"])
     except ImportError:
         print("plots skipped: matplotlib is not installed (pip install -e '.[bench]')")
     print(text)

@@ -1,6 +1,6 @@
 """Does bfloat16 pretraining cost accuracy? 3KG pretrained in float32 and in bfloat16, probed.
 
-On the quick preset's data and split (``physionet2020.py``), pretrain 3KG with
+On the small preset's data and split (``physionet2020.py --preset small``), pretrain 3KG with
 each precision from several pretraining seeds, fit the benchmark's linear probe
 on 1 % and 10 % of the labels (labelled-subset seeds 0-2) and compare test macro
 AUC, paired by pretraining seed and labelled subset:
@@ -19,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+import _data
 import _methods
 import _protocol
 import numpy as np
@@ -59,22 +60,22 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--out", type=Path, default=None, help="write the figures as JSON")
     args = parser.parse_args(argv)
-    bench_args = ["--data", "synthetic"]
+    bench_args = ["--data", "synthetic", "--preset", "small"]
     bench_args += ["--n-records", str(args.n_records)] if args.n_records else []
-    bench_args += ["--epochs", str(args.epochs)] if args.epochs else []
     bench = physionet2020.parse_args(bench_args)
     config = physionet2020.make_config(bench)
-    data = physionet2020.load_data(bench, config)
+    data = _data.load_data(bench, config)
     split = _protocol.split_by_patient(data["targets"]["3kg"], data["patients"], 0)
     X = {name: data["X"][index] for name, index in split.items()}
     y = {name: data["targets"]["3kg"][index] for name, index in split.items()}
+    epochs = args.epochs or _methods.sample_schedule(config["pretrain_records"], len(X["train"]))[0]
     seeds = [int(s) for s in args.seeds.split(",")]
     fractions = [float(f) for f in args.fractions.split(",")]
     print(data["description"])
     runs = [(precision, seed) for seed in seeds for precision in ("32", "bf16")]
     aucs, seconds = {}, {"32": [], "bf16": []}
     for precision, seed in tqdm(runs, desc="pretraining", unit="run"):
-        embedder = _methods.embedder_for("3kg", {**config, "precision": precision}, "cpu")
+        embedder = _methods.embedder_for("3kg", {**config, "precision": precision}, "cpu", epochs)
         start = time.perf_counter()
         embedder.set_params(random_state=seed).fit(X["train"])
         seconds[precision].append(time.perf_counter() - start)

@@ -1,5 +1,5 @@
 """Shared fixtures: seeded randomness, generated ECGs, the shared sample data and a local
-PhysioNet mirror."""
+PhysioNet mirror (for the fetchers of both challenges and of PTB-XL)."""
 
 import hashlib
 import os
@@ -13,7 +13,7 @@ import pytest
 import torch
 from hypothesis import settings
 
-from sk3kg.datasets import _download
+from sk3kg.datasets import _download, code_to_index
 from sk3kg.vcg import vcg_to_ecg
 
 # CI runs the same examples every time (HYPOTHESIS_PROFILE=ci); local runs explore new ones.
@@ -64,6 +64,14 @@ def header_dx(path) -> list[str]:
     return []
 
 
+def assert_target_follows_headers(ecg, folder: Path, classes: str) -> None:
+    """Each row of ``ecg.target`` holds exactly the classes of its header's scored codes."""
+    index = code_to_index(classes)
+    for i, record in enumerate(ecg.record_ids):
+        codes = [c for c in header_dx(folder / f"{record}.hea") if c in index]
+        assert sorted(np.flatnonzero(ecg.target[i])) == sorted({index[c] for c in codes})
+
+
 @pytest.fixture
 def shared_data():
     if not SHARED_DATA.is_dir():
@@ -74,7 +82,7 @@ def shared_data():
 # --- a PhysioNet mirror on the loopback interface, for the fetchers -----------------------
 
 
-class ChallengeMirror(BaseHTTPRequestHandler):
+class PhysioNetMirror(BaseHTTPRequestHandler):
     """Serves a folder with HTTP Range support; can cut one transfer half-way."""
 
     root: Path
@@ -122,7 +130,7 @@ def serve_folder(monkeypatch):
 
     def serve(root: Path):
         write_checksums(root)
-        handler = type("Mirror", (ChallengeMirror,), {"root": root, "log": [], "cut_once": set()})
+        handler = type("Mirror", (PhysioNetMirror,), {"root": root, "log": [], "cut_once": set()})
         server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
         thread.start()

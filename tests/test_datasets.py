@@ -16,14 +16,13 @@ from scipy.signal import find_peaks
 from sk3kg.augment import ThreeKGAugment
 from sk3kg.datasets import (
     CHALLENGE_LEADS,
-    code_to_index,
     get_data_home,
     load_physionet2020,
     write_physionet2020,
 )
-from sk3kg.datasets._challenge import _physionet2020
+from sk3kg.datasets._challenge import _reader
 
-from .conftest import header_dx
+from .conftest import assert_target_follows_headers
 
 SHARED = Path(__file__).parents[2] / "shared" / "data"
 SAMPLE = SHARED / "cinc2021-torch_ecg-sample" / "records"
@@ -114,10 +113,7 @@ def test_sample_signals_agree_with_wfdb_where_wfdb_reads_the_header(sample):
 @needs_sample
 def test_sample_labels_age_and_sex_agree_with_headers(sample):
     ecg, _ = sample
-    index = code_to_index("scored")
-    for i, record in enumerate(ecg.record_ids):
-        codes = [c for c in header_dx(SAMPLE / f"{record}.hea") if c in index]
-        assert sorted(np.flatnonzero(ecg.target[i])) == sorted({index[c] for c in codes})
+    assert_target_follows_headers(ecg, SAMPLE, "scored")
     first = list(ecg.record_ids).index("E07500")
     assert (ecg.age[first], ecg.sex[first]) == (78, "male")
     assert ecg.target[:, ecg.target_codes.index("426783006")].sum() == 5 + 10 + 0
@@ -423,7 +419,7 @@ def test_changing_a_file_or_a_parameter_misses_the_cache_but_classes_do_not(tmp_
 
 
 def test_parallel_and_sequential_reads_agree(tmp_path, rng, monkeypatch):
-    monkeypatch.setattr(_physionet2020, "_BATCH", 1)  # one task per record
+    monkeypatch.setattr(_reader, "_BATCH", 1)  # one task per record
     write_records(tmp_path, rng, n=3)
     sequential = load_physionet2020(tmp_path, duration=2.0, cache=False)
     parallel = load_physionet2020(tmp_path, duration=2.0, cache=False, n_jobs=2)

@@ -12,14 +12,13 @@ from sk3kg import ThreeKGEmbedder
 from sk3kg.datasets import (
     CHALLENGE_LEADS,
     SOURCES_2021,
-    code_to_index,
     get_data_home,
     load_physionet2020,
     load_physionet2021,
     write_physionet2020,
 )
 
-from .conftest import header_dx
+from .conftest import assert_target_follows_headers
 
 SAMPLE = Path(__file__).parents[2] / "shared" / "data" / "cinc2021-torch_ecg-sample" / "records"
 needs_sample = pytest.mark.skipif(not SAMPLE.is_dir(), reason="shared sample records absent")
@@ -186,10 +185,7 @@ def test_sample_loads_all_50_and_tells_ningbo_by_record_number(sample):
 @needs_sample
 def test_sample_labels_follow_the_headers_under_the_2021_classes(sample):
     ecg, _ = sample
-    index = code_to_index("merged2021")
-    for i, record in enumerate(ecg.record_ids):
-        codes = [c for c in header_dx(SAMPLE / f"{record}.hea") if c in index]
-        assert sorted(np.flatnonzero(ecg.target[i])) == sorted({index[c] for c in codes})
+    assert_target_follows_headers(ecg, SAMPLE, "merged2021")
     pac = ecg.target_codes.index("284470004")
     js = np.char.startswith(ecg.record_ids, "JS")
     assert ecg.target[js, pac].all()  # every Chapman-Ningbo sample record carries PAC

@@ -1,11 +1,8 @@
 """PTB-XL: fetching from a local mirror, reading, labels of the benchmark tasks, split, cache."""
 
 import csv
-import hashlib
 import re
 import shutil
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +11,6 @@ import wfdb
 
 from sk3kg.datasets import (
     PTBXL_TASKS,
-    _download,
     fetch_ptbxl,
     load_ptbxl,
     ptbxl_split,
@@ -61,6 +57,8 @@ STATEMENTS = [
 ]
 FLAT = (6, 8)  # record ecg_id 6 has a constant lead V3
 
+pytestmark = pytest.mark.usefixtures("isolated_data_home")
+
 
 def waveform(ecg_id: int, fs: int) -> np.ndarray:
     """(12, 10 * fs) in mV: lead k has amplitude 0.1 (k + 1) mV, so each lead is its own."""
@@ -102,22 +100,14 @@ def database_rows(records=RECORDS) -> list:
 
 
 def write_ptbxl(root: Path) -> Path:
-    """A small PTB-XL 1.0.3 in its real layout, with its SHA256SUMS.txt."""
+    """A small PTB-XL 1.0.3 in its real layout (the mirror adds its SHA256SUMS.txt)."""
     for ecg_id, *_ in RECORDS:
         for fs in (100, 500):
             write_record(root / filename(ecg_id, fs), waveform(ecg_id, fs), fs)
     write_table(root / "ptbxl_database.csv", DATABASE_COLUMNS, database_rows())
     write_table(root / "scp_statements.csv", STATEMENT_COLUMNS, STATEMENTS)
     (root / "RECORDS").write_text("".join(f"{filename(r[0], 500)}\n" for r in RECORDS))
-    sums = [f"{hashlib.sha256(p.read_bytes()).hexdigest()} {p.relative_to(root).as_posix()}"
-            for p in sorted(root.rglob("*")) if p.is_file()]  # fmt: skip
-    (root / "SHA256SUMS.txt").write_text("\n".join(sums) + "\n")
     return root
-
-
-@pytest.fixture(autouse=True)
-def isolated_data_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("SK3KG_DATA", str(tmp_path / "data_home"))
 
 
 @pytest.fixture(scope="module")
@@ -374,45 +364,10 @@ def test_bad_arguments_are_refused(ptbxl, kwargs, match):
 # --- fetching --------------------------------------------------------------------------
 
 
-class Mirror(BaseHTTPRequestHandler):
-    """Serves a folder with HTTP Range support; can cut one transfer half-way."""
-
-    root: Path
-    log: list
-    cut_once: set
-
-    def do_GET(self):  # noqa: N802 - the name http.server dispatches to
-        name = self.path.lstrip("/")
-        self.log.append((name, self.headers.get("Range")))
-        path = self.root / name
-        if not path.is_file():
-            self.send_error(404)
-            return
-        body = path.read_bytes()
-        start = int(re.fullmatch(r"bytes=(\d+)-", self.headers.get("Range") or "bytes=0-")[1])
-        self.send_response(206 if start else 200)
-        self.send_header("Content-Length", str(len(body) - start))
-        self.end_headers()
-        end = len(body) // 2 if name in self.cut_once else len(body)
-        self.cut_once.discard(name)
-        self.wfile.write(body[start:end])  # HTTP/1.0: closing short of Content-Length
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
-def mirror(ptbxl, tmp_path, monkeypatch):
-    monkeypatch.setattr(_download, "_BACKOFF", 0.01)
-    root = shutil.copytree(ptbxl[0], tmp_path / "mirror")
-    handler = type("PTBXLMirror", (Mirror,), {"root": root, "log": [], "cut_once": set()})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield handler, f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
-    thread.join()
+def mirror(ptbxl, tmp_path, serve_folder):
+    """PhysioNet's PTB-XL folder on 127.0.0.1 (``serve_folder`` of conftest.py)."""
+    return serve_folder(shutil.copytree(ptbxl[0], tmp_path / "mirror"))
 
 
 def downloaded(home: Path) -> list[str]:

@@ -1,17 +1,26 @@
-"""Datasets: the PhysioNet/CinC Challenge 2020 and 2021 ECGs and the facts about their labels.
+"""Datasets: three public 12-lead ECG collections, a simulator, and their label facts.
 
-:func:`fetch_physionet2020` downloads and loads the 2020 challenge's training data,
-:func:`load_physionet2020` loads a copy already on disk, :func:`fetch_physionet2021`
-and :func:`load_physionet2021` do the same for the 2021 challenge's (two more
-sources), :func:`write_physionet2020` writes arrays in the same format, and
-:func:`make_synthetic_ecgs` simulates labelled records in it. The label tables
-(scored SNOMED CT codes of each year, equivalent classes, class sets, subgroups, the
-metrics' reward matrices) are plain data: :func:`get_class_set`,
-:func:`code_to_index`, :data:`CLASS_SUBGROUPS`, :func:`challenge_weights`.
+Each public dataset has a fetcher, which downloads it from PhysioNet (verified against
+its checksums, resumable, once) and loads it, and a loader for a copy already on disk.
+Both return a :class:`~sklearn.utils.Bunch` with ``data`` (records, 12 leads, samples;
+in mV), ``target``, ``target_names`` and ``DESCR``, the signals cached under
+:func:`get_data_home`:
 
-:func:`fetch_ptbxl` and :func:`load_ptbxl` do the same for PTB-XL, with the label
-sets of its benchmark (:data:`PTBXL_TASKS`) and its recommended split
-(:func:`ptbxl_split`).
+- **PhysioNet/CinC Challenge 2020** (43,101 records from six sources; SNOMED CT
+  diagnoses): :func:`fetch_physionet2020` and :func:`load_physionet2020`;
+  :func:`write_physionet2020` writes arrays in the challenge's format.
+- **PhysioNet/CinC Challenge 2021** (88,253 records: the 2020 sources, Chapman-Shaoxing
+  and Ningbo): :func:`fetch_physionet2021` and :func:`load_physionet2021`.
+- **PTB-XL** (21,799 records; SCP-ECG statements): :func:`fetch_ptbxl` and
+  :func:`load_ptbxl`, with the six label sets of its benchmark (:data:`PTBXL_TASKS`)
+  and its recommended split (:func:`ptbxl_split`).
+
+The **simulator**, :func:`make_synthetic_ecgs`, draws labelled records with the
+challenge's diagnoses and needs no download. The challenges' label tables are plain
+data: scored SNOMED CT codes of each year (:data:`SCORED_CODES`,
+:data:`SCORED_CODES_2021`), equivalent codes, class sets (:func:`get_class_set`,
+:func:`code_to_index`), subgroups (:data:`CLASS_SUBGROUPS`), sources (:data:`SOURCES`,
+:data:`SOURCES_2021`) and the metrics' reward matrices (:func:`challenge_weights`).
 """
 
 from ._base import get_data_home

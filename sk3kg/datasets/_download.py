@@ -4,7 +4,8 @@ Every fetcher (:func:`fetch_physionet2020`, :func:`fetch_physionet2021`,
 :func:`fetch_ptbxl`) lists what it wants from the checksum list and calls
 :func:`download_verified`: missing or damaged files are downloaded concurrently,
 each to a ``.part`` file that resumes (HTTP Range), retried on transient errors and
-renamed into place only once its sha256 matches.
+renamed into place only once its sha256 matches. What is still missing afterwards is
+returned, and :func:`describe_missing` words it for the fetcher's error.
 """
 
 from __future__ import annotations
@@ -190,9 +191,10 @@ def download_verified(root: Path, base_url: str, select: Callable[[dict], dict],
     Parameters
     ----------
     root : Path
-        Local copy of the folder at ``base_url`` (which ends with ``/``).
+        Local copy of the folder at ``base_url``.
     base_url : str
-        Folder holding ``SHA256SUMS.txt`` and the files it lists.
+        Folder holding ``SHA256SUMS.txt`` and the files it lists (a final ``/`` is
+        added when absent).
     select : callable
         ``{name: sha256}`` of the whole list to ``{name: sha256}`` of the wanted files.
     download : bool
@@ -216,6 +218,7 @@ def download_verified(root: Path, base_url: str, select: Callable[[dict], dict],
     ...                   download=False, n_jobs=1, desc="")
     ['SHA256SUMS.txt']
     """
+    base_url = base_url if base_url.endswith("/") else base_url + "/"
     sums = read_checksums(root, base_url, download)
     if sums is None:
         return [CHECKSUMS]
@@ -227,3 +230,18 @@ def download_verified(root: Path, base_url: str, select: Callable[[dict], dict],
         _download_all(missing, wanted, root, base_url, n_jobs, desc)
         missing = []
     return missing
+
+
+def describe_missing(missing: list[str]) -> str:
+    """What a fetcher's error says of :func:`download_verified`'s ``missing``.
+
+    Examples
+    --------
+    >>> describe_missing(["SHA256SUMS.txt"])
+    'nothing has been downloaded yet'
+    >>> describe_missing(["records100/00000/00001_lr.dat"])
+    '1 files are missing or damaged, e.g. records100/00000/00001_lr.dat'
+    """
+    if missing and missing != [CHECKSUMS]:
+        return f"{len(missing)} files are missing or damaged, e.g. {missing[0]}"
+    return "nothing has been downloaded yet"

@@ -12,7 +12,7 @@ from typing import NamedTuple
 from sklearn.utils import Bunch
 
 from .._base import get_data_home
-from .._download import CHECKSUMS, download_verified
+from .._download import describe_missing, download_verified
 from ._physionet2020 import load_physionet2020
 from ._physionet2021 import load_physionet2021
 from ._tables import SOURCES, SOURCES_2021, Source
@@ -52,13 +52,11 @@ def _select(sums: dict[str, str], sources: Sequence[str]) -> dict[str, str]:
     return chosen
 
 
-def _missing_message(root: Path, missing: list[str] | None, release: _Release) -> str:
-    started = missing and missing != [CHECKSUMS]
-    what = (f"{len(missing)} files are missing or damaged, e.g. {missing[0]}"
-            if started else "nothing has been downloaded yet")  # fmt: skip
+def _missing_message(root: Path, missing: list[str], release: _Release) -> str:
     year, url = release.year, release.url
     return (
-        f"PhysioNet/CinC Challenge {year} data not found in {root}: {what}. Call "
+        f"PhysioNet/CinC Challenge {year} data not found in {root}: "
+        f"{describe_missing(missing)}. Call "
         f"fetch_physionet{year}(download_if_missing=True) to download it ({release.size}), "
         f"or download {url} yourself (for example with 'wget -r -N -c -np {url}') and "
         f"call load_physionet{year}('<that folder>/training')."
@@ -74,7 +72,6 @@ def _fetch(release: _Release, data_home, sources: Sequence[str] | None,
         raise ValueError(f"sources must be a non-empty list of {list(release.sources)}, "
                          f"got {sources}.")  # fmt: skip
     root = Path(get_data_home(data_home)) / f"physionet{release.year}" / release.version
-    base_url = base_url if base_url.endswith("/") else base_url + "/"
     select, desc = partial(_select, sources=sources), f"Downloading PhysioNet {release.year}"
     missing = download_verified(root, base_url, select, download=download_if_missing,
                                 n_jobs=n_jobs, desc=desc)  # fmt: skip

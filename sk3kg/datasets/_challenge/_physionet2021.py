@@ -1,4 +1,4 @@
-"""Load the PhysioNet/CinC Challenge 2021 training data: the 2020 reader, 2021 sources."""
+"""Load the PhysioNet/CinC Challenge 2021 training data: the challenge reader, 2021 sources."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.utils import Bunch
 
-from ._physionet2020 import ChallengeYear, load_challenge
+from ._reader import ChallengeYear, load_challenge
 from ._tables import SOURCES_2021
 
 __all__ = ["load_physionet2021"]

@@ -9,7 +9,7 @@ from pathlib import Path
 from sklearn.utils import Bunch
 
 from .._base import get_data_home
-from .._download import CHECKSUMS, download_verified
+from .._download import describe_missing, download_verified
 from ._load import load_ptbxl, source_rate
 from ._tables import DATABASE, STATEMENTS
 
@@ -33,12 +33,9 @@ def _select(sums: dict[str, str], rate: int) -> dict[str, str]:
 
 
 def _missing_message(root: Path, missing: list[str], rate: int) -> str:
-    started = missing and missing != [CHECKSUMS]
-    what = (f"{len(missing)} files are missing or damaged, e.g. {missing[0]}"
-            if started else "nothing has been downloaded yet")  # fmt: skip
     size = "0.5" if rate == 100 else "2.6"
     return (
-        f"PTB-XL ({rate} Hz) not found in {root}: {what}. Call "
+        f"PTB-XL ({rate} Hz) not found in {root}: {describe_missing(missing)}. Call "
         f"fetch_ptbxl(download_if_missing=True) to download it (about {size} GB), or "
         f"download {PTBXL_URL} yourself (for example with 'wget -r -N -c -np "
         f"{PTBXL_URL}') and call load_ptbxl('<that folder>')."
@@ -105,7 +102,6 @@ def fetch_ptbxl(
     """
     rate = source_rate(fs, source_fs)
     root = Path(get_data_home(data_home)) / "ptbxl" / "1.0.3"
-    base_url = base_url if base_url.endswith("/") else base_url + "/"
     missing = download_verified(root, base_url, partial(_select, rate=rate),
                                 download=download_if_missing, n_jobs=n_jobs,
                                 desc=f"Downloading PTB-XL ({rate} Hz)")  # fmt: skip

@@ -93,8 +93,9 @@ def write_markdown(path: Path, rows: list[dict], summary: dict, comparisons=()) 
                       f"percentile interval over {n_resamples} resamples of the test "
                       f"records.", ""]  # fmt: skip
             parts += [comparison_table(comparisons, class_set)]
-        parts += ["", f"### Challenge score, {class_set} classes", ""]
-        parts += [markdown_table(rows, class_set, "challenge_score"), ""]
+        if any("challenge_score" in r for r in rows if r["class_set"] == class_set):
+            parts += ["", f"### Challenge score, {class_set} classes", ""]
+            parts += [markdown_table(rows, class_set, "challenge_score"), ""]
     parts += ["## Wall time by stage", "", stage_table(summary["times"])]
     text = "\n".join(parts) + "\n"
     path.write_text(text)

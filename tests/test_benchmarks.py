@@ -174,3 +174,42 @@ def test_a_run_writes_where_git_does_not_look():
     assert ignored.returncode == 0, f"{written} would show in git status"
     features = physionet2020.REFERENCE / "synthetic-quick" / "features" / "3kg.joblib"
     assert subprocess.run(["git", "check-ignore", "-q", str(features)], cwd=root).returncode == 0
+
+
+def test_ptbxl_folds_score_a_task_with_pretraining_on_another_dataset(tmp_path):
+    from .test_ptbxl import (
+        DATABASE_COLUMNS,
+        STATEMENT_COLUMNS,
+        STATEMENTS,
+        database_rows,
+        filename,
+        write_record,
+        write_table,
+    )
+
+    root = tmp_path / "home" / "ptbxl" / "1.0.3"
+    statements = [{"NORM": 100.0, "SR": 0.0}, {"IMI": 50.0}, {"LVH": 100.0},
+                  {"CLBBB": 100.0}, {"NDT": 100.0, "NORM": 0.0}]  # fmt: skip
+    # Two records per patient, patients spread over the ten folds: 8 records per fold.
+    records = [(i, 1000 + i // 2, "50.0", str(i % 2), 1 + (i // 2) % 10, statements[i % 5])
+               for i in range(80)]  # fmt: skip
+    rng = np.random.default_rng(0)
+    for ecg_id, *_ in records:
+        write_record(root / filename(ecg_id, 100), rng.normal(scale=0.2, size=(12, 1000)), 100)
+    write_table(root / "ptbxl_database.csv", DATABASE_COLUMNS, database_rows(records))
+    write_table(root / "scp_statements.csv", STATEMENT_COLUMNS, STATEMENTS)
+    out = tmp_path / "out"
+    done = _run(
+        BENCHMARKS / "physionet2020.py", "--preset", "smoke", "--data", "ptbxl",
+        "--data-home", tmp_path / "home", "--pretrain-data", "synthetic", "--duration", "10",
+        "--methods", "3kg,random,supervised", "--out", out,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = json.loads((out / "results.json").read_text())
+    assert results["class_sets"] == ["superdiagnostic"]
+    assert results["split_sizes"] == {"train": 64, "valid": 8, "test": 8}  # folds 1-8 / 9 / 10
+    assert "Pretraining data: embedded synthetic data" in results["data_description"]
+    assert {r["method"] for r in results["results"]} == {"3kg", "random", "supervised"}
+    row = results["results"][0]
+    assert set(row["per_class_auc"]) == {"CD", "HYP", "MI", "NORM", "STTC"}
+    assert "challenge_score" not in row  # a challenge metric has no meaning for SCP statements

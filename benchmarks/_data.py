@@ -103,8 +103,13 @@ def record_keys(name: str, bunch) -> np.ndarray:
     return np.asarray(bunch.record_ids).astype(str)
 
 
-def _signals(bunch, config: dict) -> np.ndarray:
-    X = np.asarray(bunch.data, dtype=np.float32)
+def signals(records, config: dict) -> np.ndarray:
+    """Records as float32 in memory, each scaled to a unit range when the preset asks.
+
+    Applied to the rows a caller needs (a split, the kept pool records), so the
+    memory-mapped data are read once, without a whole in-memory copy first.
+    """
+    X = np.asarray(records, dtype=np.float32)
     if config["scale_range"]:
         span = X.max(axis=(1, 2), keepdims=True) - X.min(axis=(1, 2), keepdims=True)
         X = X / np.where(span > 0, span, 1.0)
@@ -137,7 +142,8 @@ def load_data(args, config) -> dict:
                          f"{choices}.")  # fmt: skip
     finest = classes if name == "ptbxl" else ("scored" if classes == "scored" else "merged")
     bunch = _bunch(name, config, finest, args.data_home, args.download)
-    data = {"X": _signals(bunch, config), "name": name, "keys": record_keys(name, bunch)}
+    # The records as loaded (a memory map when cached); ``signals`` prepares each split.
+    data = {"X": bunch.data, "name": name, "keys": record_keys(name, bunch)}
     if name == "ptbxl":
         target = np.asarray(bunch.target, dtype=np.int64)
         data["labels"] = {classes: {"target": target, "names": list(bunch.target_names),
@@ -162,7 +168,7 @@ def load_pool(name: str, args, config, exclude: np.ndarray) -> tuple[np.ndarray,
     task = "superdiagnostic" if name == "ptbxl" else "merged"
     bunch = _bunch(name, config, task, args.data_home, args.download)
     keep = ~np.isin(record_keys(name, bunch), exclude)
-    X = _signals(bunch, config)[keep] if not keep.all() else _signals(bunch, config)
+    X = signals(bunch.data[np.flatnonzero(keep)], config)
     left_out = f", {int((~keep).sum())} of them left out (in the evaluation's test or validation)"
     return X, (f"Pretraining data: {_NAMES[name]}: {len(X)} records"
                f"{left_out if not keep.all() else ''}.")  # fmt: skip

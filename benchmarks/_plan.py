@@ -11,6 +11,7 @@ from _methods import SELF_SUPERVISED, TRAINED_ON_LABELS, sample_schedule
 from _protocol import runs
 
 from sk3kg.datasets import class_prevalence, get_class_set
+from sk3kg.nn import build_encoder
 
 # Throughputs on the reference machine: 2 cores (AMD EPYC, AVX2, no native bfloat16),
 # float32, nothing else running; measured by a quick-preset run (stage times in its
@@ -25,7 +26,6 @@ RATES = {
     "probe_lbfgs": 3.1e6,  # L-BFGS (MiniRocket's features): (records x features x classes)/s
     "bootstrap": 1.0e8,  # (test records x classes x resamples) per second, per run
 }
-EMBEDDING_DIM = {16: 128, 32: 256}  # encoder width -> embedding size (nn.ENCODER_SIZE)
 
 
 def expected_split(n_records: int) -> dict:
@@ -83,7 +83,7 @@ def estimate(config: dict, sizes: dict, n_classes: int, class_sets: list) -> dic
     """Planned seconds per stage: data, each method in ``config["methods"]``, comparisons."""
     kilo, n = _kilo(config), sum(sizes.values())
     n_labelled = labelled_sizes(sizes["train"], config["fractions"])
-    dim = EMBEDDING_DIM.get(config["width"], 8 * config["width"])
+    dim = build_encoder(12, width=config["width"], depth=config["depth"]).embedding_dim
     plan = {"data": n / RATES["generate"] * kilo}
     for method in config["methods"]:
         seconds = 0.0

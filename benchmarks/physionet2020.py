@@ -418,7 +418,7 @@ def main(argv=None) -> int:
     np.savez(out / "split.npz", **split, patients=data["patients"])
     _attach_pool(args, config, data, split)
     X = data.pop("X")
-    data["split_X"] = {part: X[index] for part, index in split.items()}
+    data["split_X"] = {part: _data.signals(X[index], config) for part, index in split.items()}
     del X
     sizes = {k: len(v) for k, v in split.items()}
     _progress.CLOCK.planned.update(_plan.estimate(config, sizes, n_classes, class_sets))

@@ -1,13 +1,13 @@
 """The methods compared by the label-efficiency study, each as features of records."""
 
 import importlib.util
+import time
 
 import numpy as np
 from _progress import SampleProgress
 
 from sk3kg import ECGClassifier, ThreeKGEmbedder
 from sk3kg.augment import StandardAugment, ThreeKGAugment
-from sk3kg.metrics import macro_auc
 
 SELF_SUPERVISED = ("3kg", "3kg-spatial", "3kg-temporal", "3kg-shared", "simclr", "cmsc")
 TRAINED_ON_LABELS = ("supervised", "3kg-finetune")
@@ -107,54 +107,54 @@ def _draw(n: int, size: int, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).permutation(n)[:size])
 
 
-def _classifier(config, device, seed, embedder, linear_probe_epochs, n_labelled, epochs):
-    """An ``ECGClassifier`` that trains at most ``epochs``, early-stopped."""
-    return ECGClassifier(
+def label_epochs(config: dict, fraction: float) -> int:
+    """Most epochs a network trains on ``fraction`` of the labels (early stopping may stop
+    it sooner): ``config["label_epochs"]``, one number or one per fraction (the nearest
+    fraction's, on a log scale, for a fraction it does not list)."""
+    epochs = config["label_epochs"]
+    if not isinstance(epochs, dict):
+        return int(epochs)
+    nearest = min(epochs, key=lambda known: abs(np.log(known / fraction)))
+    return int(epochs[nearest])
+
+
+def classifier_scores(config, X, target, seed, device, fraction, embedder=None):
+    """Train an ``ECGClassifier`` on the labelled subset; its validation and test scores.
+
+    ``embedder=None`` trains an encoder of the benchmark's size from random weights, end
+    to end, with a random head (``supervised``). A pretrained embedder is fine-tuned
+    from its exact linear probe (LP-FT, ``head_init="probe"``; ``3kg-finetune``). Both
+    train at most ``label_epochs(config, fraction)`` epochs under ECGClassifier's
+    default schedule, scoring ``config["stop_records"]`` random validation records
+    (all when None) after every epoch: the epoch with the best macro AUC there (epoch
+    0 included: the probe, or the untrained network) is kept, and training stops
+    after ``config["patience"]`` epochs without a better one. Returns the test and
+    validation probabilities and what the fit chose.
+    """
+    supervised = embedder is None
+    if supervised:
+        size = {k: config[k] for k in ("width", "depth")}
+        embedder = ThreeKGEmbedder(max_epochs=0, **size, device=device, random_state=seed)
+    stop = _draw(len(X["valid"]), config["stop_records"] or len(X["valid"]), seed=0)
+    clf = ECGClassifier(
         embedder,
-        linear_probe_epochs=min(linear_probe_epochs, epochs),
-        max_epochs=epochs,
+        head_init="random" if supervised else "probe",
+        # A random encoder learns at the head's rate; a pretrained one at the default share.
+        **({"encoder_lr_scale": 1.0} if supervised else {}),
+        max_epochs=label_epochs(config, fraction),
         patience=config["patience"],
         batch_size=config["batch_size"],
         lr=config["lr"],
         device=device,
         precision=config["precision"],
-        callbacks=[SampleProgress(f"  fit, {n_labelled} labelled")],
+        callbacks=[SampleProgress(f"  fit, {len(X['train'])} labelled")],
         random_state=seed,
     )
-
-
-def classifier_scores(config, X, target, seed, device, embedder=None, lp_choices=None):
-    """Train an ``ECGClassifier`` on the labelled subset, early-stopped on the validation split.
-
-    Each fit spends at most ``config["label_budget"]`` training samples in at most
-    ``config["label_epochs"]`` epochs (``sample_schedule``: a labelled subset larger
-    than the budget is one partial epoch); early stopping watches
-    ``config["stop_records"]`` random validation records (all when None), since it
-    scores them after every epoch.
-
-    ``embedder=None`` trains an untrained encoder of the benchmark's size end to
-    end (``supervised``). A pretrained embedder is fine-tuned directly and after
-    ``config["lp_epochs"]`` epochs of training the head alone (LP-FT), and the
-    one with the higher validation macro AUC is kept: the choice never looks at
-    the test split. ``lp_choices`` skips the choice (the LP-FT epochs chosen
-    before). Returns the test and validation probabilities and the LP-FT epochs.
-    """
-    if embedder is None:
-        size = {k: config[k] for k in ("width", "depth")}
-        embedder = ThreeKGEmbedder(max_epochs=0, **size, device=device, random_state=seed)
-        candidates = [0]
-    else:
-        candidates = sorted({0, config["lp_epochs"]}) if lp_choices is None else [lp_choices]
-    stop = _draw(len(X["valid"]), config["stop_records"] or len(X["valid"]), seed=0)
-    epochs, n_records = sample_schedule(config["label_budget"], len(X["train"]))
-    epochs, train = min(epochs, config["label_epochs"]), _draw(len(X["train"]), n_records, seed)
-    best = None
-    for lp_epochs in candidates:
-        clf = _classifier(config, device, seed, embedder, lp_epochs, len(X["train"]), epochs)
-        clf.fit(X["train"][train], target["train"][train],
-                X_val=X["valid"][stop], y_val=target["valid"][stop])  # fmt: skip
-        valid = clf.predict_proba(X["valid"])
-        auc = macro_auc(target["valid"], valid)
-        if best is None or auc > best[0]:
-            best = (auc, clf.predict_proba(X["test"]), valid, lp_epochs)
-    return best[1:]
+    start = time.perf_counter()
+    clf.fit(X["train"], target["train"], X_val=X["valid"][stop], y_val=target["valid"][stop])
+    chosen = {"epochs_kept": clf.best_epoch_, "epochs_run": len(clf.history_),
+              "max_epochs": clf.max_epochs, "probe_C": clf.probe_C_,
+              "valid_score_start": clf.valid_scores_[0],
+              "valid_score_kept": clf.valid_scores_[clf.best_epoch_],
+              "fit_seconds": time.perf_counter() - start}  # fmt: skip
+    return clf.predict_proba(X["test"]), clf.predict_proba(X["valid"]), chosen

@@ -7,7 +7,7 @@ estimate for the whole run's time left (``_progress.RunClock``).
 """
 
 import numpy as np
-from _methods import SELF_SUPERVISED, TRAINED_ON_LABELS, sample_schedule
+from _methods import SELF_SUPERVISED, TRAINED_ON_LABELS, label_epochs, sample_schedule
 from _protocol import runs
 
 from sk3kg.datasets import class_prevalence, get_class_set
@@ -56,26 +56,28 @@ def _probe_seconds(method, config, n_labelled, n_classes, dim, class_sets) -> fl
 
 
 def _bootstrap_runs(config: dict, class_sets: list) -> int:
-    """Score matrices the comparisons with 3KG resample: two per shared seed."""
+    """Score matrices the comparisons with 3KG resample: each of 3KG's runs once, and each
+    shared seed's run of every other method."""
     baseline = {(c, f): set(seeds) for c, f, seeds in runs("3kg", class_sets, config)}
-    return sum(2 * len(baseline.get((c, f), set()) & set(seeds))
-               for method in config["methods"] if method != "3kg"
-               for c, f, seeds in runs(method, class_sets, config))  # fmt: skip
+    others = sum(len(baseline.get((c, f), set()) & set(seeds))
+                 for method in config["methods"] if method != "3kg"
+                 for c, f, seeds in runs(method, class_sets, config))  # fmt: skip
+    return others + sum(len(seeds) for seeds in baseline.values())
 
 
 def _network_seconds(method, config, sizes, n_labelled) -> float:
-    """Training (the sample budget), early stopping's validation passes, predictions."""
+    """Training for the most epochs (no early stop), each epoch's validation pass, the
+    probe's embeddings (``3kg-finetune``), predictions."""
     kilo, seconds = _kilo(config), 0.0
     stop = min(sizes["valid"], config["stop_records"] or sizes["valid"])
+    fits = {f: len(seeds) for c, f, seeds in runs(method, ["primary"], config)}
     for fraction, n in n_labelled.items():
-        epochs, n = sample_schedule(config["label_budget"], n)
-        epochs = min(epochs, config["label_epochs"])
-        fits = 1 if fraction == 1.0 else min(len(config["seeds"]), config["network_seeds"])
-        if method == "3kg-finetune" and config["lp_epochs"]:
-            fits += 1  # LP-FT or not: two fits on the first seed
-        per_fit = epochs * n * kilo / RATES["fit"] + epochs * stop * kilo / RATES["embed"]
+        epochs = label_epochs(config, fraction)
+        per_fit = epochs * n * kilo / RATES["fit"] + (epochs + 1) * stop * kilo / RATES["embed"]
+        if method == "3kg-finetune":
+            per_fit += n * kilo / RATES["embed"]
         per_fit += (sizes["valid"] + sizes["test"]) * kilo / RATES["embed"]
-        seconds += fits * per_fit
+        seconds += fits.get(fraction, 0) * per_fit
     return seconds
 
 
@@ -111,8 +113,10 @@ def _budget(method: str, config: dict, n_train: int) -> str:
         return f"pretraining: {epochs} epoch(s) x {records:,} records"
     if method in TRAINED_ON_LABELS:
         seeds = min(len(config["seeds"]), config["network_seeds"])
-        return (f"up to {config['label_budget']:,} training samples per fit, "
-                f"<= {config['label_epochs']} epochs, {seeds} seed(s) below 100 %")  # fmt: skip
+        epochs = ", ".join(f"{f:.0%}: {label_epochs(config, f)}" for f in config["fractions"])
+        start = "from the exact probe" if method == "3kg-finetune" else "from random weights"
+        return (f"{start}, <= epochs per fit ({epochs}), best validation macro AUC kept "
+                f"(patience {config['patience']}), {seeds} seed(s) below 100 %")  # fmt: skip
     if method == "minirocket":
         return f"{config['minirocket_kernels']:,} kernels, no training"
     return "untrained encoder, no training"
@@ -149,7 +153,7 @@ def describe(plan: dict) -> str:
     split = ", ".join(f"{k} {v:,}" for k, v in sizes.items())
     lines.append(f"Split (patient-grouped 8/1/1): {split}")
     lines.append("Labelled records: " + ", ".join(
-        f"{float(f):g} -> {n:,}" for f, n in plan["labelled"].items()))  # fmt: skip
+        f"{100 * float(f):g} % -> {n:,}" for f, n in plan["labelled"].items()))  # fmt: skip
     pc = plan.get("positives_per_class")
     if pc:
         lines += ["", f"Positives per class in the labelled subset ({pc['class_set']} classes; "

@@ -2,15 +2,10 @@
 
 import numpy as np
 from _methods import TRAINED_ON_LABELS
-from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedGroupKFold
-from sklearn.multiclass import OneVsRestClassifier
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
-from sk3kg.metrics import challenge_score, macro_auc, per_class_auc, subgroup_auc
-
-PROBE_C = (0.01, 0.1, 1.0)
+from sk3kg import fit_linear_probe
+from sk3kg.metrics import challenge_score, f1_thresholds, macro_auc, per_class_auc, subgroup_auc
 
 
 def rarest_label(target: np.ndarray) -> np.ndarray:
@@ -73,62 +68,34 @@ def labelled_subset(target: np.ndarray, fraction: float, seed: int) -> np.ndarra
     return np.sort(np.concatenate([np.fromiter(chosen, int, len(chosen)), fill]))
 
 
-def _probe(c: float, seed: int, n_features: int):
-    """Standardised features, one binary L2 logistic regression per class.
-
-    Newton-Cholesky converges in about ten steps where there are far more records than
-    features (the encoders' 128 features); L-BFGS where features are many (MiniRocket's
-    thousand). Both minimise the same objective: the choice changes the time, not the
-    probe (``tests/test_benchmarks.py`` checks it against the default solver).
-    """
-    solver = "newton-cholesky" if n_features <= 256 else "lbfgs"
-    classifier = LogisticRegression(C=c, solver=solver, max_iter=2000, random_state=seed)
-    return make_pipeline(StandardScaler(), OneVsRestClassifier(classifier))
-
-
-def _learnable(target: np.ndarray) -> np.ndarray:
-    """Classes with both labels in the training subset (others get a constant score)."""
-    positives = target.sum(axis=0)
-    return (positives > 0) & (positives < len(target))
-
-
 def fit_probe(features: dict, target: dict, seed: int = 0) -> tuple[np.ndarray, np.ndarray, float]:
     """Fit the linear probe, choosing C by validation macro AUC; never looks at test.
 
-    The probe: standardised features, one-vs-rest L2 logistic regression (``_probe``),
-    one C for all classes.
+    The probe is sk3kg's exact linear probe (``sk3kg.fit_linear_probe``, the head
+    ``3kg-finetune`` starts from): standardised features, one binary L2 logistic
+    regression per class, one C in {0.01, 0.1, 1} for all classes. A class with a single
+    label value in the training subset scores a constant (its training prevalence,
+    clipped), so it counts as chance where it is evaluated.
 
-    Returns the test scores, the validation scores and the chosen C. Classes
-    with a single label value in the training subset score a constant (the
-    training prevalence), so they count as chance where they are evaluated.
+    Returns the test scores, the validation scores and the chosen C.
     """
-    learn = _learnable(target["train"])
-    prevalence = target["train"].mean(axis=0)
+    probe = fit_linear_probe(
+        features["train"], target["train"], features["valid"], target["valid"], random_state=seed
+    )
 
-    def scores(model, X):
-        out = np.tile(prevalence, (len(X), 1))
-        if model is not None:
-            out[:, learn] = model.predict_proba(X)
-        return out
+    def scores(X):
+        return 1.0 / (1.0 + np.exp(-probe.logits(np.asarray(X, dtype=np.float64))))
 
-    best = (-np.inf, None, None)
-    for c in PROBE_C if learn.any() else (None,):
-        model = None
-        if c is not None:
-            model = _probe(c, seed, features["train"].shape[1])
-            model.fit(features["train"], target["train"][:, learn])
-        auc, _ = macro_auc(target["valid"], scores(model, features["valid"]), return_excluded=True)
-        if best[1] is None or auc > best[0]:
-            best = (auc, model, c)
-    _, model, c = best
-    return scores(model, features["test"]), scores(model, features["valid"]), c
+    return scores(features["test"]), scores(features["valid"]), probe.C
 
 
-def evaluate(y_true: np.ndarray, y_score: np.ndarray, codes, names: list) -> dict:
+def evaluate(y_true: np.ndarray, y_score: np.ndarray, codes, names: list, valid) -> dict:
     """Every number the report needs, for one method, fraction and seed.
 
     ``codes`` are the classes' SNOMED CT codes, for the challenge's subgroups and
-    metric; None (PTB-XL's SCP statements) leaves those out.
+    metric; None (PTB-XL's SCP statements) leaves those out. ``valid`` is the
+    validation split's ``(labels, scores)``: the challenge score thresholds each
+    class where F1 is highest on validation (``f1_thresholds``), for every method.
     """
     auc, excluded = macro_auc(y_true, y_score, target_names=names, return_excluded=True)
     row = {
@@ -137,7 +104,7 @@ def evaluate(y_true: np.ndarray, y_score: np.ndarray, codes, names: list) -> dic
         "per_class_auc": dict(zip(names, map(float, per_class_auc(y_true, y_score)), strict=True)),
     }
     if codes is not None:
-        predicted = (y_score >= 0.5).astype(int)
+        predicted = (y_score >= f1_thresholds(*valid)).astype(int)
         row["subgroup_auc"] = subgroup_auc(y_true, y_score, codes)
         row["challenge_score"] = challenge_score(y_true, predicted, codes)
     return row

@@ -17,6 +17,11 @@ def _cells(rows: list[dict], class_set: str, key: str = "macro_auc") -> dict:
     return cells
 
 
+def percent(fraction: float) -> str:
+    """A label fraction as the README writes it: ``0.01`` -> ``"1 %"``."""
+    return f"{100 * fraction:g} %"
+
+
 def _fmt(values) -> str:
     values = np.asarray(values, dtype=float)
     if np.isnan(values).all():
@@ -44,7 +49,7 @@ def markdown_table(rows: list[dict], class_set: str, key: str = "macro_auc") -> 
     cells = _cells(rows, class_set, key)
     methods = list(dict.fromkeys(m for m, _ in cells))
     fractions = sorted({f for _, f in cells})
-    head = "| method | " + " | ".join(f"{f:g} of labels" for f in fractions) + " |"
+    head = "| method | " + " | ".join(f"{percent(f)} of labels" for f in fractions) + " |"
     lines = [head, "|---" * (len(fractions) + 1) + "|"]
     for method in methods:
         values = [_fmt(cells.get((method, f), [np.nan])) for f in fractions]
@@ -69,7 +74,7 @@ def comparison_table(comparisons: list[dict], class_set: str) -> str:
     for c in sorted(chosen, key=lambda c: c["fraction"]):  # stable: method order kept
         low, high = c["ci95"]
         seeds = ", ".join(map(str, c["seeds"]))
-        lines.append(f"| {c['fraction']:g} | {c['method']} | {seeds} | {c['delta']:+.3f} | "
+        lines.append(f"| {percent(c['fraction'])} | {c['method']} | {seeds} | {c['delta']:+.3f} | "
                      f"[{low:+.3f}, {high:+.3f}] | {verdict(low, high)} |")  # fmt: skip
     return "\n".join(lines)
 
@@ -84,7 +89,7 @@ def write_markdown(path: Path, rows: list[dict], summary: dict, comparisons=()) 
         parts += [f"## Macro AUC, {class_set} classes (mean ± std over seeds {summary['seeds']})"]
         parts += ["", markdown_table(rows, class_set), ""]
         for fraction, (best, gain) in relative_gains(rows, class_set).items():
-            parts.append(f"- {fraction:g} of labels: 3KG vs best other self-supervised "
+            parts.append(f"- {percent(fraction)} of labels: 3KG vs best other self-supervised "
                          f"({best}): {gain:+.1f} % relative")  # fmt: skip
         if any(c["class_set"] == class_set for c in comparisons):
             n_resamples = comparisons[0]["n_resamples"]
@@ -96,10 +101,32 @@ def write_markdown(path: Path, rows: list[dict], summary: dict, comparisons=()) 
         if any("challenge_score" in r for r in rows if r["class_set"] == class_set):
             parts += ["", f"### Challenge score, {class_set} classes", ""]
             parts += [markdown_table(rows, class_set, "challenge_score"), ""]
+    if any("epochs_run" in r for r in rows):
+        parts += ["## Networks trained on labels: how long", "", training_table(rows), ""]
     parts += ["## Wall time by stage", "", stage_table(summary["times"])]
     text = "\n".join(parts) + "\n"
     path.write_text(text)
     return text
+
+
+def training_table(rows: list[dict]) -> str:
+    """Per network and fraction: epochs run of the most allowed, the epoch kept (0: the
+    start), the validation macro AUC at the start and kept, and seconds per fit."""
+    lines = ["| method | fraction | epochs run / max | epoch kept | validation AUC, start -> "
+             "kept | seconds per fit |", "|---|---|---|---|---|---|"]  # fmt: skip
+    cells: dict = {}
+    for row in rows:
+        if "epochs_run" in row:
+            cells.setdefault((row["method"], row["fraction"]), []).append(row)
+    for (method, fraction), runs in cells.items():
+        run_epochs = ", ".join(str(r["epochs_run"]) for r in runs)
+        kept = ", ".join(str(r["epochs_kept"]) for r in runs)
+        start = np.mean([r["valid_score_start"] for r in runs])
+        end = np.mean([r["valid_score_kept"] for r in runs])
+        seconds = np.mean([r["fit_seconds"] for r in runs])
+        lines.append(f"| {method} | {percent(fraction)} | {run_epochs} / {runs[0]['max_epochs']} "
+                     f"| {kept} | {start:.3f} -> {end:.3f} | {seconds:.0f} |")  # fmt: skip
+    return "\n".join(lines)
 
 
 def stage_table(times: dict) -> str:
@@ -122,7 +149,7 @@ def versus_reference(rows: list[dict], reference: dict, class_set: str) -> str:
     for (method, fraction), values in ours.items():
         if (method, fraction) in theirs:
             mine, ref = np.mean(values), np.mean(theirs[method, fraction])
-            lines.append(f"| {method} | {fraction:g} | {mine:.3f} | {ref:.3f} "
+            lines.append(f"| {method} | {percent(fraction)} | {mine:.3f} | {ref:.3f} "
                          f"| {mine - ref:+.3f} |")  # fmt: skip
     return "\n".join(lines)
 
@@ -187,7 +214,7 @@ def plot_per_class(path: Path, rows: list[dict], class_set: str, names: list[str
                     color="white" if dark else "black")  # fmt: skip
     ax.set_xticks(range(len(methods)), methods, rotation=45, ha="right")
     ax.set_yticks(range(len(names)), names, fontsize=7)
-    ax.set_title(f"Test AUC per class at {fraction:g} of labels")
+    ax.set_title(f"Test AUC per class at {percent(fraction)} of labels")
     fig.colorbar(image, ax=ax, label="AUC (0.5: chance; grey: undefined)")
     fig.tight_layout()
     fig.savefig(path, dpi=120)

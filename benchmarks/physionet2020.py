@@ -39,7 +39,7 @@ from tqdm.auto import tqdm
 import sk3kg
 from sk3kg import ThreeKGEmbedder
 from sk3kg.datasets import PTBXL_TASKS, get_class_set
-from sk3kg.metrics import paired_bootstrap_auc
+from sk3kg.metrics import bootstrap_macro_auc, paired_bootstrap_auc
 
 QUICK = ("3kg", "simclr", "cmsc", "random", "supervised", "3kg-finetune", "minirocket")
 FULL = ("3kg", "3kg-spatial", "3kg-temporal", "3kg-shared", "simclr", "cmsc", "random",
@@ -50,34 +50,35 @@ PHYSIONET2020_RECORDS = 43_101
 BASE = {
     "fs": 100, "duration": 10.0, "n_records": PHYSIONET2020_RECORDS, "methods": QUICK,
     "seeds": (0, 1, 2), "fractions": (0.01, 0.1, 1.0), "pretrain_records": 12_000,
-    "label_budget": 8000, "label_epochs": 20, "patience": 5, "lp_epochs": 0,
-    "network_seeds": 1, "stop_records": 500, "merged_classes": False,
+    "label_epochs": {0.01: 60, 0.1: 30, 1.0: 3}, "patience": 5,
+    "network_seeds": 3, "stop_records": 2000, "merged_classes": False,
     "batch_size": 128, "lr": 1e-3, "width": 16, "depth": 2, "temperature": 0.1,
     "n_segments": 1, "scale_range": False, "minirocket_kernels": 500, "callbacks": None,
     "validation_fraction": None, "data": "auto", "pretrain_data": None, "precision": "auto",
 }  # fmt: skip
-# Quick: the data regime of the paper (43,101 records, 345 labelled at 1 %) in under 20
-# minutes on 2 cores (AMD EPYC, float32). Every budget is in training samples, chosen by
-# measurement (benchmarks/_plan.py prices them): pretraining sees 12,000 records per
-# method; each network fit (supervised, 3kg-finetune, which fine-tunes directly) up to
-# 8,000 samples in at most 20 epochs (at 100 %, one pass over a random 8,000 of the
-# labelled records), early-stopped on 500 validation records, on the first seed's
-# subsets only; MiniRocket has 500 kernels (420 features), as its probe's cost grows with
-# them. It scores 3KG's 23 classes; the other presets also score the challenge's 24.
+# Quick: the data regime of the paper (43,101 records, 345 labelled at 1 %) in under 25
+# minutes on 2 cores. Pretraining sees 12,000 records per method. The networks trained on
+# labels (supervised from random weights; 3kg-finetune from the exact 3KG probe, LP-FT)
+# train on every seed's subset at 1 % and 10 %, for at most 60 and 30 epochs, and once at
+# 100 % for 3 epochs (what fits in the time); the epoch with the best macro AUC on 2,000
+# validation records is kept (epoch 0 included), stopping after 5 epochs without a better
+# one. Budgets chosen on the validation split (benchmarks/finetune_recipe.py). MiniRocket
+# has 500 kernels (420 features), as its probe's cost grows with them. It scores 3KG's 23
+# classes; the other presets also score the challenge's 24.
 PRESETS = {
     "smoke": {"n_records": 240, "duration": 5.0, "seeds": (0,), "fractions": (0.1, 1.0),
-              "pretrain_records": 384, "label_budget": 400, "label_epochs": 3, "lp_epochs": 1,
-              "network_seeds": 1, "stop_records": None, "merged_classes": True,
+              "pretrain_records": 384, "label_epochs": 3, "network_seeds": 1,
+              "stop_records": None, "merged_classes": True,
               "batch_size": 64, "width": 8, "depth": 1, "minirocket_kernels": 168},
     "quick": {},
     # The former quick preset: 2,000 records, every seed for every method; for a demo.
     "small": {"merged_classes": True, "n_records": 2000, "pretrain_records": 56_000,
-              "label_budget": 40_000, "label_epochs": 100, "patience": 10, "lp_epochs": 10,
-              "network_seeds": 3, "stop_records": None, "minirocket_kernels": 1000},
+              "label_epochs": 100, "patience": 10, "stop_records": None,
+              "minirocket_kernels": 1000},
     "full": {"merged_classes": True, "methods": FULL, "n_records": 10000, "fs": 250,
              "seeds": (0, 1, 2, 3, 4),
-             "pretrain_records": 100 * 8000, "label_budget": 400_000, "label_epochs": 300,
-             "patience": 10, "lp_epochs": 10, "network_seeds": 5, "stop_records": None,
+             "pretrain_records": 100 * 8000, "label_epochs": 300,
+             "patience": 10, "network_seeds": 5, "stop_records": None,
              "minirocket_kernels": 1000,
              "width": 32},
     # The 3KG authors' settings (their public training code), for a GPU and the real data:
@@ -86,7 +87,7 @@ PRESETS = {
               "n_segments": 2,
               "scale_range": True, "batch_size": 512,
               "pretrain_records": 250 * round(0.8 * PHYSIONET2020_RECORDS),
-              "label_budget": 10**7, "label_epochs": 250, "patience": 30, "lp_epochs": 30,
+              "label_epochs": 250, "patience": 30,
               "network_seeds": 5, "stop_records": None, "width": 32, "seeds": (0, 1, 2, 3, 4),
               "minirocket_kernels": 10000, "validation_fraction": 1 / 9,
               "callbacks": lambda: [EarlyStopping(patience=30)]},
@@ -161,9 +162,8 @@ def make_config(args: argparse.Namespace) -> dict:
 
 def _cache_key(method: str, config: dict, data: dict, split: dict) -> str:
     # Settings of the probe and of the supervised reference do not change pretraining.
-    unrelated = {"seeds", "fractions", "verbose", "methods", "callbacks", "label_budget",
-                 "label_epochs", "patience", "lp_epochs", "network_seeds",
-                 "stop_records"}  # fmt: skip
+    unrelated = {"seeds", "fractions", "verbose", "methods", "callbacks", "label_epochs",
+                 "patience", "network_seeds", "stop_records"}  # fmt: skip
     relevant = {k: v for k, v in config.items() if k not in unrelated}
     text = json.dumps([method, relevant, data["description"], split["train"].tolist()[:50],
                        len(split["train"]), sk3kg.__version__], default=str)  # fmt: skip
@@ -207,23 +207,21 @@ def method_features(method, config, data, split, out: Path, device) -> dict:
     return features
 
 
-def _score_one(method, config, data, split, features, y, subset, seed, device, lp_choices):
-    """Test scores of one method on one labelled subset, and what validation chose.
+def _score_one(method, config, data, features, y, subset, seed, fraction, device):
+    """Test and validation scores of one method on one labelled subset, and what it chose.
 
-    ``features`` are a probed method's features, or the pretrained embedder
-    that ``3kg-finetune`` starts from; ``lp_choices`` the LP-FT epochs that
-    validation chose for the fraction (None: choose now).
+    ``features`` are a probed method's features, or the pretrained embedder that
+    ``3kg-finetune`` starts from.
     """
     labelled = {"train": y["train"][subset], "valid": y["valid"]}
     if method in _methods.TRAINED_ON_LABELS:
         X = {**data["split_X"], "train": data["split_X"]["train"][subset]}
-        scores, _, lp_epochs = _methods.classifier_scores(
-            config, X, labelled, seed, device, embedder=features, lp_choices=lp_choices
+        return _methods.classifier_scores(
+            config, X, labelled, seed, device, fraction, embedder=features
         )
-        return scores, {"lp_epochs": lp_epochs}
     F = {"train": features["train"][subset], "valid": features["valid"], "test": features["test"]}
-    scores, _, c = _protocol.fit_probe(F, labelled, seed)
-    return scores, {"probe_C": c}
+    scores, valid, c = _protocol.fit_probe(F, labelled, seed)
+    return scores, valid, {"probe_C": c}
 
 
 def _method_input(method, config, data, split, out, device):
@@ -252,20 +250,20 @@ def run_method(method, config, data, split, out, device) -> tuple[list[dict], di
     for class_set, fraction, seeds in runs:
         labels = data["labels"][class_set]
         y = {name: data["targets"][class_set][index] for name, index in split.items()}
-        lp_choices = None  # LP-FT or not: chosen on the first seed's validation, then kept
         for seed in seeds:
             subset = _protocol.labelled_subset(y["train"], fraction, seed)
-            scores, chosen = _score_one(method, config, data, split, features, y, subset,
-                                        seed, device, lp_choices)  # fmt: skip
-            lp_choices = chosen.get("lp_epochs")
+            scores, valid, chosen = _score_one(method, config, data, features, y, subset,
+                                               seed, fraction, device)  # fmt: skip
             test_scores.setdefault((class_set, fraction), {})[seed] = scores
-            row = _protocol.evaluate(y["test"], scores, labels["codes"], labels["names"])
+            row = _protocol.evaluate(y["test"], scores, labels["codes"], labels["names"],
+                                     valid=(y["valid"], valid))  # fmt: skip
             row.update(method=method, class_set=class_set, fraction=fraction, seed=seed,
                        n_labelled=len(subset), **chosen)  # fmt: skip
             rows.append(row)
             _progress.update(bar)
         auc = np.mean([r["macro_auc"] for r in rows[-len(seeds) :]])
-        tqdm.write(f"[{method}] {class_set} classes, {fraction:g} of labels: macro AUC {auc:.3f}")
+        tqdm.write(f"[{method}] {class_set} classes, {_report.percent(fraction)} of labels: "
+                   f"macro AUC {auc:.3f}")  # fmt: skip
     bar.close()
     return rows, test_scores, time.perf_counter() - start
 
@@ -274,36 +272,47 @@ def compare_with_3kg(test_scores: dict, data: dict, split: dict, n_resamples=100
     """Every other method against 3KG, per class set and fraction: paired bootstrap.
 
     ``test_scores`` is ``{method: {(class set, fraction): {seed: scores}}}``. Seeds are
-    paired by labelled subset; a method scored on fewer seeds than 3KG (the networks
-    trained once at 100 %) is paired on the seeds it shares. Every comparison draws the
-    same resamples of the test records (one ``random_state``). Comparisons run on every
-    core (numpy releases the GIL in the bootstrap's array work).
+    paired by labelled subset; a method scored on fewer seeds than 3KG is paired on the
+    seeds it shares. Every comparison draws the same resamples of the test records (one
+    ``random_state``), so each of 3KG's runs is bootstrapped once
+    (``bootstrap_macro_auc``) and reused by every method it shares seeds with.
+    Comparisons run on every core (numpy releases the GIL in the bootstrap's array work).
     """
     pairs = []
     for (class_set, fraction), baseline in test_scores.get("3kg", {}).items():
         for method, cells in test_scores.items():
             runs = cells.get((class_set, fraction), {})
-            seeds = [seed for seed in baseline if seed in runs]
+            seeds = tuple(seed for seed in baseline if seed in runs)
             if method != "3kg" and seeds:
                 pairs.append((class_set, fraction, method, seeds, baseline, runs))
     y_test = {c: data["targets"][c][split["test"]] for c in data["targets"]}
-    bar = _progress.bar(len(pairs), "[comparisons] paired bootstrap", "comparison")
+    settings = {"n_resamples": n_resamples, "random_state": 0}
+    seed_sets = {(c, f, seeds) for c, f, _, seeds, *_ in pairs}
+    bar = _progress.bar(len(seed_sets) + len(pairs), "[comparisons] paired bootstrap", "run")
+
+    def bootstrap(class_set, fraction, seeds):
+        scores = [test_scores["3kg"][class_set, fraction][s] for s in seeds]
+        return (class_set, fraction, seeds), bootstrap_macro_auc(y_test[class_set], scores,
+                                                                 **settings)  # fmt: skip
 
     def compare(class_set, fraction, method, seeds, baseline, runs):
         result = paired_bootstrap_auc(
-            y_test[class_set], [baseline[s] for s in seeds], [runs[s] for s in seeds],
-            n_resamples=n_resamples, random_state=0,
+            y_test[class_set], reference[class_set, fraction, seeds], [runs[s] for s in seeds],
+            **settings,
         )  # fmt: skip
         return {
             "class_set": class_set, "fraction": fraction, "method": method,
             "baseline": "3kg", "delta": result.delta, "ci95": list(result.interval),
-            "n_resamples": result.n_resamples, "seeds": seeds,
+            "n_resamples": result.n_resamples, "seeds": list(seeds),
         }  # fmt: skip
 
+    parallel = Parallel(n_jobs=-1, prefer="threads", return_as="generator")
+    reference = {}
+    for key, result in parallel(delayed(bootstrap)(*key) for key in sorted(seed_sets)):
+        reference[key] = result
+        _progress.update(bar)
     comparisons = []
-    for comparison in Parallel(n_jobs=-1, prefer="threads", return_as="generator")(
-        delayed(compare)(*pair) for pair in pairs
-    ):
+    for comparison in parallel(delayed(compare)(*pair) for pair in pairs):
         comparisons.append(comparison)
         _progress.update(bar)
     bar.close()
@@ -320,14 +329,17 @@ PROTOCOL = (
     "one-vs-rest logistic regression, C in {0.01, 0.1, 1} chosen by validation macro AUC) is "
     "scored on the test split. Macro AUC averages the classes with both labels in the test "
     "split; a class absent from the labelled subset scores its prevalence (chance). The "
-    "challenge score thresholds probabilities at 0.5. `supervised` trains the same encoder "
-    "from random weights end to end on the labelled subset (sk3kg.ECGClassifier; up to "
-    "`label_budget` training samples, at most `label_epochs` epochs, early stopping on "
-    "`stop_records` validation records); `3kg-finetune` fine-tunes the pretrained 3KG "
-    "encoder the same way, directly or, when `lp_epochs` > 0, also after `lp_epochs` epochs "
-    "of training the head alone (LP-FT), keeping whichever scores the higher validation "
-    "macro AUC on the first seed of each fraction. These two are trained on the primary "
-    "class set only and on the first `network_seeds` seeds. Each method is compared with "
+    "challenge score thresholds each class where F1 is highest on the validation split "
+    "(sk3kg.metrics.f1_thresholds), for every method. `supervised` trains the same encoder "
+    "from random weights end to end on the labelled subset (sk3kg.ECGClassifier, random "
+    "head); `3kg-finetune` fine-tunes the pretrained 3KG encoder from its exact linear probe "
+    "(LP-FT: the head starts at that probe, C chosen on `stop_records` validation records). "
+    "Both train at most "
+    "`label_epochs` epochs (per fraction) under ECGClassifier's warm-up and cosine schedule, "
+    "score `stop_records` validation records after every epoch and keep the epoch with the "
+    "best macro AUC there, epoch 0 (the probe, or the untrained network) included, stopping "
+    "after `patience` epochs without a better one. These two are trained on the primary "
+    "class set only, on the first `network_seeds` seeds. Each method is compared with "
     "3KG on the same test records by a paired bootstrap (sk3kg.metrics.paired_bootstrap_auc, "
     "1,000 resamples of the test records, the same for every comparison): macro AUC of the "
     "method minus 3KG's, averaged over the labelled-subset seeds both share, with a 95 % "

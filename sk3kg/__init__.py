@@ -1,7 +1,8 @@
 """sk3kg: 3KG contrastive pretraining of 12-lead ECGs, for scikit-learn.
 
 The estimator :class:`ThreeKGEmbedder` learns ECG embeddings without labels and
-:class:`ECGClassifier` fine-tunes them (or trains from scratch) on labelled ECGs;
+:class:`ECGClassifier` fine-tunes them (or trains from scratch) on labelled ECGs,
+starting from the exact linear probe of :func:`fit_linear_probe`;
 the subpackages hold its parts: :mod:`sk3kg.vcg` (lead geometry),
 :mod:`sk3kg.augment` (the 3KG views), :mod:`sk3kg.nn` (encoder and loss),
 :mod:`sk3kg.datasets` (PhysioNet 2020 and the simulator), :mod:`sk3kg.metrics`.
@@ -16,8 +17,10 @@ __all__ = [
     "ContrastiveNet",
     "ECGClassifier",
     "FineTuneNet",
+    "LinearProbe",
     "ThreeKGEmbedder",
     "__version__",
+    "fit_linear_probe",
 ]
 
 # Imported on first use: the estimator needs torch, whose import takes seconds and
@@ -26,7 +29,9 @@ _LAZY = {
     "ContrastiveNet": "._contrastive_net",
     "ECGClassifier": "._classifier",
     "FineTuneNet": "._finetune_net",
+    "LinearProbe": "._finetune",
     "ThreeKGEmbedder": "._embedder",
+    "fit_linear_probe": "._finetune",
 }
 
 

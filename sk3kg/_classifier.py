@@ -2,6 +2,7 @@
 
 import copy
 import json
+import math
 from numbers import Integral, Real
 
 import numpy as np
@@ -16,14 +17,21 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_array, check_is_fitted
-from skorch.callbacks import EarlyStopping, ProgressBar
+from skorch.callbacks import LRScheduler, ProgressBar
 from skorch.helper import predefined_split
+from torch.optim.lr_scheduler import LambdaLR
 from torch.utils.data import Subset
 
 from ._callbacks import StopOnDivergence, TerminalPrintLog
 from ._data import SignalDataset
 from ._distributed import resolve_device
 from ._embedder import ThreeKGEmbedder
+from ._finetune import (
+    SelectOnValidation,
+    WarmupCosine,
+    fit_linear_probe,
+    scorable_classes,
+)
 from ._finetune_net import FineTuneNet
 from ._inference import forward_in_batches
 from ._onnx import OnnxExportMixin
@@ -89,9 +97,18 @@ class ECGClassifier(PretrainedMixin, OnnxExportMixin, ClassifierMixin, BaseEstim
     ``embedder``: ``None`` starts from random weights (the fully supervised
     baseline), an unfitted :class:`ThreeKGEmbedder` is first pretrained on
     ``X`` without labels, a fitted one is the starting point (its weights are
-    copied; it is never changed). ``freeze_encoder=True`` trains the head alone
-    (a linear probe); ``linear_probe_epochs`` trains it alone first, then
-    everything (LP-FT).
+    copied; it is never changed).
+
+    Fine-tuning a pretrained encoder is LP-FT (``sk3kg/_finetune.py``): the
+    head starts at the exact linear probe (scikit-learn's logistic regression
+    on the frozen, standardised embeddings, ``C`` chosen on the validation
+    split), then encoder and head train together under a warm-up and cosine
+    schedule, the encoder at ``encoder_lr_scale`` of the head's rate. Epoch 0
+    (the probe) and every later epoch are scored on the validation split
+    (macro AUC by default); the best epoch is restored, so the fine-tuned
+    model never scores below its probe on validation.
+    ``ECGClassifier(embedder, freeze_encoder=True, max_epochs=0)`` is that
+    probe alone.
 
     ``y`` is either a 0/1 indicator matrix (multilabel, as in the PhysioNet
     challenge: one sigmoid per label, binary cross-entropy, and
@@ -114,23 +131,36 @@ class ECGClassifier(PretrainedMixin, OnnxExportMixin, ClassifierMixin, BaseEstim
         ``clone`` and grid searches): its encoder's weights are the start.
     freeze_encoder : bool, default=False
         Train the head alone, with the encoder's weights and batch-norm
-        statistics fixed: a linear probe trained by gradient descent.
-    linear_probe_epochs : int, default=0
-        Epochs of training the head alone before fine-tuning everything
-        (LP-FT, Kumar et al. 2022), each phase with its own early stopping
-        (the fine-tuning phase keeps its own best epoch). Ignored when
-        ``freeze_encoder=True``.
+        statistics fixed.
+    head_init : {"auto", "probe", "random"}, default="auto"
+        Where the head starts. ``"probe"``: the exact linear probe on the
+        encoder's embeddings of the training ECGs (one binary L2 logistic
+        regression per label, or a multinomial one; ``C`` in {0.01, 0.1, 1}
+        chosen by the validation ``selection`` score, ``C=1`` without
+        validation). ``"random"``: random weights (fine-tuning directly).
+        ``"auto"``: the probe for a pretrained ``embedder``, random for
+        ``embedder=None`` (the supervised baseline). The probe replaces the
+        SGD epochs of the former ``linear_probe_epochs``: it is the optimum
+        those epochs approach, in seconds.
     max_epochs : int, default=30
-        Epochs of training (after the ``linear_probe_epochs``).
+        Epochs of training after the head's start.
     batch_size : int, default=128
         Samples per batch.
     lr : float, default=1e-3
-        Learning rate of AdamW for the head.
+        Peak learning rate of AdamW for the head.
     encoder_lr_scale : float, default=1.0
         The encoder's learning rate is ``lr * encoder_lr_scale``; below 1, a
-        pretrained encoder moves less than the new head.
+        pretrained encoder moves less than the head.
     weight_decay : float, default=0.0
         Decoupled weight decay of AdamW.
+    lr_schedule : {"cosine", "constant"}, default="cosine"
+        ``"cosine"``: a linear warm-up over the first 5 % of the steps, then a
+        cosine decay to zero at ``max_epochs`` (stepped every batch).
+        ``"constant"``: ``lr`` throughout.
+    selection : {"auc", "loss"}, default="auc"
+        What chooses ``C``, the epoch kept and when to stop: the validation
+        macro AUC (one-vs-rest over the classes with both labels in the
+        validation split) or the validation loss (unweighted).
     class_weight : "balanced", dict or None, default=None
         Weights of the loss. Multilabel: ``"balanced"`` weighs each label's
         positives by ``n_negative / n_positive`` (1 for a label without
@@ -143,12 +173,14 @@ class ECGClassifier(PretrainedMixin, OnnxExportMixin, ClassifierMixin, BaseEstim
         with one label per ECG (``predict`` takes the most probable class).
     validation_fraction : float or None, default=0.1
         Fraction of the training ECGs held out (seeded; whole groups when
-        ``groups`` are given; stratified by class when possible) for early
-        stopping and ``threshold="auto"``, unless ``fit`` gets ``X_val`` and
-        ``y_val``. ``None``: no validation, train all ``max_epochs``.
+        ``groups`` are given; stratified by class when possible) for the
+        probe's ``C``, the epoch selection and ``threshold="auto"``, unless
+        ``fit`` gets ``X_val`` and ``y_val``. ``None``: no validation; the
+        probe takes ``C=1``, training runs all ``max_epochs`` and keeps the
+        last (``threshold="auto"`` is refused).
     patience : int, default=5
-        Epochs without a lower validation loss before training stops; the
-        weights of the best epoch are kept.
+        Epochs without a better validation ``selection`` score before
+        training stops; the weights of the best epoch (0: the start) are kept.
     augment : torch.nn.Module or None, default=None
         Applied as ``augment(x, generator)`` to training batches, e.g.
         :class:`~sk3kg.augment.ThreeKGAugment` (views of the ECG as training
@@ -191,7 +223,16 @@ class ECGClassifier(PretrainedMixin, OnnxExportMixin, ClassifierMixin, BaseEstim
     thresholds_ : ndarray of shape (n_classes,)
         Multilabel only: the per-label thresholds ``predict`` applies.
     history_ : skorch.History
-        Per-epoch log (``history_[:, "valid_loss"]``), both phases of LP-FT.
+        Per-epoch log: ``train_loss``, ``valid_loss``, ``valid_score`` (the
+        ``selection`` score) and ``valid_score_best``.
+    probe_C_ : float or None
+        The ``C`` of the probe the head started from; None for a random head.
+    valid_scores_ : list of float
+        The validation ``selection`` score of epoch 0 (the start), 1, 2, ...;
+        empty without validation.
+    best_epoch_ : int or None
+        The epoch whose weights were kept (0: the start, e.g. the probe);
+        None without validation (the last epoch is kept).
     n_features_in_ : int
         ``n_leads_in_ * n_timepoints_in_``.
     n_leads_in_ : int
@@ -222,10 +263,11 @@ class ECGClassifier(PretrainedMixin, OnnxExportMixin, ClassifierMixin, BaseEstim
     >>> y = (rng.random((64, 3)) < 0.3).astype(int)  # multilabel
     >>> small = dict(width=4, depth=1, batch_size=16, random_state=0)
     >>> embedder = ThreeKGEmbedder(max_epochs=1, **small).fit(X)  # pretrained
-    >>> clf = ECGClassifier(embedder, linear_probe_epochs=1, max_epochs=2,
-    ...                     batch_size=16, random_state=0).fit(X, y)
+    >>> clf = ECGClassifier(embedder, max_epochs=2, batch_size=16, random_state=0).fit(X, y)
     >>> clf.predict_proba(X[:2]).shape, clf.predict(X[:2]).shape
     ((2, 3), (2, 3))
+    >>> clf.valid_scores_[clf.best_epoch_] >= clf.valid_scores_[0]  # never below the probe
+    True
 
     One label per ECG gives a softmax classifier:
 
@@ -235,15 +277,21 @@ class ECGClassifier(PretrainedMixin, OnnxExportMixin, ClassifierMixin, BaseEstim
     array(['AF', 'NSR'], dtype='<U3')
     """
 
+    _pretrained_removed_params = {
+        "linear_probe_epochs": "the head now starts at the exact linear probe; see head_init"
+    }
+
     _parameter_constraints: dict = {
         "embedder": [None, HasMethods(["fit", "transform"])],
         "freeze_encoder": ["boolean"],
-        "linear_probe_epochs": [Interval(Integral, 0, None, closed="left")],
+        "head_init": [StrOptions({"auto", "probe", "random"})],
         "max_epochs": [Interval(Integral, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "encoder_lr_scale": [Interval(Real, 0, None, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "lr_schedule": [StrOptions({"cosine", "constant"})],
+        "selection": [StrOptions({"auc", "loss"})],
         "class_weight": [StrOptions({"balanced"}), dict, None],
         "threshold": [Interval(Real, 0, 1, closed="both"), StrOptions({"auto"})],
         "validation_fraction": [None, Interval(Real, 0, 1, closed="neither")],
@@ -262,12 +310,14 @@ class ECGClassifier(PretrainedMixin, OnnxExportMixin, ClassifierMixin, BaseEstim
         embedder=None,
         *,
         freeze_encoder=False,
-        linear_probe_epochs=0,
+        head_init="auto",
         max_epochs=30,
         batch_size=128,
         lr=1e-3,
         encoder_lr_scale=1.0,
         weight_decay=0.0,
+        lr_schedule="cosine",
+        selection="auc",
         class_weight=None,
         threshold=0.5,
         validation_fraction=0.1,
@@ -282,12 +332,14 @@ class ECGClassifier(PretrainedMixin, OnnxExportMixin, ClassifierMixin, BaseEstim
     ):
         self.embedder = embedder
         self.freeze_encoder = freeze_encoder
-        self.linear_probe_epochs = linear_probe_epochs
+        self.head_init = head_init
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
         self.encoder_lr_scale = encoder_lr_scale
         self.weight_decay = weight_decay
+        self.lr_schedule = lr_schedule
+        self.selection = selection
         self.class_weight = class_weight
         self.threshold = threshold
         self.validation_fraction = validation_fraction
@@ -334,14 +386,16 @@ class ECGClassifier(PretrainedMixin, OnnxExportMixin, ClassifierMixin, BaseEstim
         # Checked before pretraining, which may take hours.
         given_valid = None if X_val is None else self._validation_data(X_val, y_val)
         seed = draw_seed(self.random_state)
-        self.embedder_ = self._pretrained_embedder(X, groups)
         dataset = SignalDataset(reader, targets, check_finite=streamed)
         train, y_train, valid, y_valid = self._split(dataset, targets, groups, given_valid, seed)
+        self._check_scorable(y_valid, given_valid is not None)
+        self.embedder_ = self._pretrained_embedder(X, groups)
         encoder_size = {k: getattr(template, k) for k in ENCODER_SIZE}
-        net = self._build_net(encoder_size, y_train, seed, valid)
+        net = self._build_net(encoder_size, y_train, seed, valid, n_train=len(train))
         net.initialize()
         net.encoder_state = None  # copied into the module; a pickled net need not hold it
-        self._train(net, train)
+        self.probe_C_ = self._start_head(net, train, y_train, valid, y_valid, seed)
+        self._train(net, train, valid, y_valid)
         self.net_, self.n_samples_fit_ = net, len(train)
         if self.multilabel_:
             self.thresholds_ = self._fit_thresholds(valid, y_valid)
@@ -506,6 +560,20 @@ class ECGClassifier(PretrainedMixin, OnnxExportMixin, ClassifierMixin, BaseEstim
                 "pass X_val and y_val or set validation_fraction=None."
             )
 
+    def _check_scorable(self, y_valid, given: bool) -> None:
+        """Refuse, before any pretraining, a validation split whose macro AUC is undefined."""
+        if y_valid is None or self.selection != "auc":
+            return
+        if not scorable_classes(y_valid, self.multilabel_, len(self.classes_)).any():
+            where = "y_val" if given else "The held-out validation split"
+            where += f" ({len(y_valid)} ECGs)"
+            raise ValueError(
+                f"{where} has no class with both positive and negative ECGs, so its macro "
+                "AUC, which chooses the probe's C and the epoch kept, is undefined. Pass "
+                "X_val and y_val holding both labels of at least one class, raise "
+                "validation_fraction, or set selection='loss'."
+            )
+
     def _validation_data(self, X_val, y_val) -> tuple[SignalDataset, np.ndarray]:
         """The given validation ECGs and their encoded targets, checked like ``X`` and ``y``."""
         reader, streamed = validate_signals(
@@ -541,24 +609,25 @@ class ECGClassifier(PretrainedMixin, OnnxExportMixin, ClassifierMixin, BaseEstim
 
     def _criterion(self, targets: np.ndarray | None) -> dict:
         """The loss and its class weights (none for a loaded model: ``targets`` is None)."""
+        criterion = torch.nn.BCEWithLogitsLoss if self.multilabel_ else torch.nn.CrossEntropyLoss
+        weights = None if targets is None else self._class_weights(targets)
+        if weights is None:
+            return {"criterion": criterion}
+        name = "criterion__pos_weight" if self.multilabel_ else "criterion__weight"
+        return {"criterion": criterion, name: torch.as_tensor(weights, dtype=torch.float32)}
+
+    def _class_weights(self, targets: np.ndarray) -> np.ndarray | None:
+        """Each label's positive weight (multilabel) or each class's weight; None unweighted."""
+        if self.class_weight is None:
+            return None
         if self.multilabel_:
-            kwargs = {"criterion": torch.nn.BCEWithLogitsLoss}
-            if targets is not None and self.class_weight is not None:
-                weights = self._label_weights(targets)
-                kwargs["criterion__pos_weight"] = torch.as_tensor(weights, dtype=torch.float32)
-            return kwargs
-        kwargs = {"criterion": torch.nn.CrossEntropyLoss}
-        if targets is None or self.class_weight is None:
-            return kwargs
+            return self._label_weights(targets)
         if isinstance(self.class_weight, dict):
             # scikit-learn's own check: keys must be classes of y.
             labels = self.classes_[targets]
-            weights = compute_class_weight(self.class_weight, classes=self.classes_, y=labels)
-        else:
-            indices = np.arange(len(self.classes_))
-            weights = compute_class_weight("balanced", classes=indices, y=targets)
-        kwargs["criterion__weight"] = torch.as_tensor(weights, dtype=torch.float32)
-        return kwargs
+            return compute_class_weight(self.class_weight, classes=self.classes_, y=labels)
+        indices = np.arange(len(self.classes_))
+        return compute_class_weight("balanced", classes=indices, y=targets)
 
     def _label_weights(self, targets: np.ndarray) -> np.ndarray:
         """Per-label positive weights of the multilabel loss."""
@@ -577,7 +646,7 @@ class ECGClassifier(PretrainedMixin, OnnxExportMixin, ClassifierMixin, BaseEstim
         negatives = len(targets) - positives
         return np.where(positives > 0, negatives / np.maximum(positives, 1), 1.0)
 
-    def _build_net(self, encoder_size: dict, targets, seed: int, valid) -> FineTuneNet:
+    def _build_net(self, encoder_size: dict, targets, seed: int, valid, n_train=0) -> FineTuneNet:
         # load_state_dict copies these tensors into the new module; the embedder keeps its own.
         encoder_state = None if self.embedder_ is None else self.embedder_.encoder_.state_dict()
         n_outputs = len(self.classes_)
@@ -606,7 +675,7 @@ class ECGClassifier(PretrainedMixin, OnnxExportMixin, ClassifierMixin, BaseEstim
             iterator_valid__num_workers=self.num_workers,
             iterator_valid__generator=torch.Generator().manual_seed(seed + 4),
             train_split=None if valid is None else predefined_split(valid),
-            callbacks=self._callbacks(valid is not None),
+            callbacks=self._callbacks(valid is not None, n_train),
             callbacks__print_log=TerminalPrintLog(),
             predict_nonlinearity=None,
             device=device,
@@ -614,23 +683,51 @@ class ECGClassifier(PretrainedMixin, OnnxExportMixin, ClassifierMixin, BaseEstim
             verbose=self.verbose,
         )
 
-    def _callbacks(self, validated: bool) -> list:
+    def _callbacks(self, validated: bool, n_train: int) -> list:
+        """The user's callbacks, progress, schedule, epoch selection and divergence check."""
         callbacks = copy.deepcopy(list(self.callbacks or []))
         if self.verbose:
             callbacks.append(ProgressBar())
+        if self.lr_schedule == "cosine" and self.max_epochs and n_train:
+            steps = self.max_epochs * math.ceil(n_train / self.batch_size)
+            schedule = LRScheduler(LambdaLR, lr_lambda=WarmupCosine(steps), step_every="batch")
+            callbacks.append(("lr_schedule", schedule))
         if validated:
-            callbacks.append(EarlyStopping(patience=self.patience, load_best=True))
+            selector = SelectOnValidation(self.multilabel_, self.selection, self.patience)
+            callbacks.append(("select", selector))
         callbacks.append(StopOnDivergence())
         return callbacks
 
-    def _train(self, net: FineTuneNet, train) -> None:
-        """Train the head alone for ``linear_probe_epochs`` (or throughout), then everything."""
-        if self.linear_probe_epochs and not self.freeze_encoder:
-            net.freeze_encoder(True)
-            net.partial_fit(train, epochs=self.linear_probe_epochs)
+    def _start_head(self, net, train, y_train, valid, y_valid, seed: int) -> float | None:
+        """Set the head to the exact linear probe (``head_init``); return its ``C``, or None."""
+        head_init = self.head_init
+        if head_init == "auto":
+            head_init = "random" if self.embedder_ is None else "probe"
+        if head_init == "random":
+            return None
+        encoder = net.module_.encoder
+        embed = lambda data: forward_in_batches(net, encoder, data, encoder.embedding_dim)  # noqa: E731
+        probe = fit_linear_probe(
+            embed(train), y_train, None if valid is None else embed(valid), y_valid,
+            multilabel=self.multilabel_, n_classes=len(self.classes_),
+            class_weights=self._class_weights(y_train), metric=self.selection, random_state=seed,
+        )  # fmt: skip
+        with torch.no_grad():
+            net.module_.head.weight.copy_(torch.as_tensor(probe.coef))
+            net.module_.head.bias.copy_(torch.as_tensor(probe.intercept))
+        return probe.C
+
+    def _train(self, net: FineTuneNet, train, valid, y_valid) -> None:
+        """Score the start on validation, train ``max_epochs``, keep the best epoch."""
         net.freeze_encoder(self.freeze_encoder)
+        selector = dict(net.callbacks_).get("select")
+        if selector is not None:
+            start = forward_in_batches(net, net.module_, valid, len(self.classes_))
+            selector.score_start(net, y_valid, start)
         if self.max_epochs:
             net.partial_fit(train, epochs=self.max_epochs)
+        self.valid_scores_ = [] if selector is None else list(selector.scores_)
+        self.best_epoch_ = None if selector is None else selector.best_epoch_
 
     def _fit_thresholds(self, valid, y_valid) -> np.ndarray:
         if self.threshold != "auto":

@@ -103,10 +103,13 @@ class PretrainedMixin:
     The training summary reads ``history_`` (a skorch History) and
     ``n_samples_fit_``; an estimator without them overrides
     ``_pretrained_training(self) -> dict``. Parameters listed in the class
-    attribute ``_pretrained_unsaved_params`` are saved as None.
+    attribute ``_pretrained_unsaved_params`` are saved as None; those in
+    ``_pretrained_removed_params`` (a name and why it went) are parameters of
+    earlier versions, dropped with a warning when a file still holds them.
     """
 
     _pretrained_unsaved_params: tuple = ()
+    _pretrained_removed_params: dict = {}
     _pretrained_shape_names = (
         "n_leads_in_",
         "n_timepoints_in_",
@@ -377,6 +380,15 @@ def _encode_dict(values: dict) -> dict:
 
 def _build(cls, params: dict, device: str | None, unsaved: list, prefix: str = ""):
     """An estimator of ``cls`` from saved ``params``; notes ``(name, repr)`` of unsaved ones."""
+    removed = cls._pretrained_removed_params
+    for name in sorted(set(params) & set(removed)):
+        warnings.warn(
+            f"The saved {cls.__name__} sets {name}={params[name]!r}, which this sk3kg "
+            f"removed ({removed[name]}); it is ignored.",
+            UserWarning,
+            stacklevel=4,
+        )
+    params = {name: value for name, value in params.items() if name not in removed}
     unknown = sorted(set(params) - set(cls._get_param_names()))
     if unknown:
         raise ValueError(

@@ -124,7 +124,7 @@ def test_plan_prints_sizes_labelled_counts_budgets_and_time_without_running():
     done = _run(BENCHMARKS / "physionet2020.py", "--plan")
     assert done.returncode == 0, done.stderr[-3000:]
     for text in ("Split (patient-grouped 8/1/1)", "Labelled records", "Methods and budgets",
-                 "Estimated time", "0.01 -> 345"):  # fmt: skip
+                 "Estimated time", "1 % -> 345"):  # fmt: skip
         assert text in done.stdout, text
 
 
@@ -213,3 +213,15 @@ def test_ptbxl_folds_score_a_task_with_pretraining_on_another_dataset(tmp_path):
     row = results["results"][0]
     assert set(row["per_class_auc"]) == {"CD", "HYP", "MI", "NORM", "STTC"}
     assert "challenge_score" not in row  # a challenge metric has no meaning for SCP statements
+
+
+def test_smoke_preset_fine_tunes_from_the_probe_and_keeps_a_scored_epoch(smoke_run):
+    out, _, _ = smoke_run
+    rows = json.loads((out / "results.json").read_text())["results"]
+    tuned = [r for r in rows if r["method"] == "3kg-finetune"]
+    scratch = [r for r in rows if r["method"] == "supervised"]
+    assert tuned and scratch
+    for row in tuned + scratch:
+        assert 0 <= row["epochs_kept"] <= row["epochs_run"] <= row["max_epochs"]
+    assert all(r["probe_C"] in (0.01, 0.1, 1.0) for r in tuned)  # LP-FT: the exact probe
+    assert all(r["probe_C"] is None for r in scratch)  # a random head

@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pytest
 
-from sk3kg.metrics import macro_auc, paired_bootstrap_auc
+from sk3kg.metrics import bootstrap_macro_auc, macro_auc, paired_bootstrap_auc
 from sk3kg.metrics._bootstrap import _resampled_macro_auc
 
 
@@ -144,3 +144,27 @@ def test_bad_input_raises_a_clear_error(y_true, scores_a, scores_b, message):
 def test_invalid_settings_are_rejected(parameter, value):
     with pytest.raises(ValueError, match=parameter):
         paired_bootstrap_auc(np.eye(3), np.eye(3), np.eye(3), **{parameter: value})
+
+
+def test_a_method_bootstrapped_once_gives_the_same_comparison(rng):
+    y_true = (rng.random((150, 3)) < 0.3).astype(int)
+    a = [y_true + rng.normal(scale=1.0, size=y_true.shape) for _ in range(2)]
+    b = [y_true + rng.normal(scale=0.7, size=y_true.shape) for _ in range(2)]
+    direct = paired_bootstrap_auc(y_true, a, b, n_resamples=200, random_state=3)
+    once = bootstrap_macro_auc(y_true, a, n_resamples=200, random_state=3)
+    reused = paired_bootstrap_auc(y_true, once, b, n_resamples=200, random_state=3)
+    assert reused.delta == pytest.approx(direct.delta, abs=1e-12)
+    np.testing.assert_allclose(reused.deltas, direct.deltas, atol=1e-12)
+    assert once.auc == pytest.approx(np.mean([macro_auc(y_true, s) for s in a]))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"), [({"random_state": 4}, "random_state=3"), ({"n_resamples": 50}, "same")]
+)
+def test_a_bootstrap_of_other_resamples_is_refused(rng, kwargs, message):
+    y_true = (rng.random((60, 2)) < 0.4).astype(int)
+    scores = y_true + rng.normal(size=y_true.shape)
+    once = bootstrap_macro_auc(y_true, scores, n_resamples=100, random_state=3)
+    settings = {"n_resamples": 100, "random_state": 3, **kwargs}
+    with pytest.raises(ValueError, match=message):
+        paired_bootstrap_auc(y_true, once, scores, **settings)

@@ -1,4 +1,4 @@
-"""ECGClassifier: fine-tuning, linear probes, LP-FT, thresholds and the scikit-learn contract."""
+"""ECGClassifier: the exact probe, LP-FT, epoch selection, thresholds, scikit-learn's contract."""
 
 import pickle
 
@@ -8,9 +8,12 @@ import pytest
 import torch
 from sklearn.base import clone
 from sklearn.frozen import FrozenEstimator
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 from sklearn.model_selection import GridSearchCV, KFold
-from sklearn.pipeline import Pipeline
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from sk3kg import ECGClassifier, ThreeKGEmbedder
 from sk3kg.augment import ThreeKGAugment
@@ -125,18 +128,77 @@ def test_freeze_encoder_trains_the_head_alone_and_keeps_batch_norm_statistics(da
     )
 
 
-def test_linear_probe_epochs_train_the_head_first_then_everything(data):
+def _probe_by_hand(embedder, X, y, c):
+    """scikit-learn's probe: standardised embeddings, one logistic regression per label."""
+    pipe = make_pipeline(
+        StandardScaler(), OneVsRestClassifier(LogisticRegression(C=c, solver="newton-cholesky"))
+    )
+    return pipe.fit(embedder.transform(X), y)
+
+
+def test_the_head_starts_at_the_exact_logistic_regression_probe(data):
     X, y = data
     embedder = ThreeKGEmbedder(max_epochs=1, **TINY).fit(X)
-    probe_only = ECGClassifier(embedder, linear_probe_epochs=2, max_epochs=0, random_state=0)
-    probe_only.fit(X, y)
-    assert len(probe_only.history_) == 2
-    assert _same_state(_encoder_state(probe_only), _encoder_state(embedder))
-    lp_ft = ECGClassifier(embedder, linear_probe_epochs=2, max_epochs=2, random_state=0)
-    lp_ft.fit(X, y)
-    assert len(lp_ft.history_) == 4
-    assert not _same_state(_encoder_state(lp_ft), _encoder_state(embedder))
-    assert all(p.requires_grad for p in lp_ft.encoder_.parameters())
+    probe = ECGClassifier(embedder, freeze_encoder=True, max_epochs=0, random_state=0)
+    probe.fit(X[:64], y[:64], X_val=X[64:], y_val=y[64:])
+    assert probe.probe_C_ in (0.01, 0.1, 1.0) and probe.best_epoch_ == 0
+    by_hand = _probe_by_hand(embedder, X[:64], y[:64], probe.probe_C_)
+    expected = by_hand.predict_proba(embedder.transform(X[64:]))
+    np.testing.assert_allclose(probe.predict_proba(X[64:]), expected, atol=1e-4)
+    assert probe.valid_scores_[0] == pytest.approx(macro_auc(y[64:], expected), abs=1e-3)
+    # The C kept is the one whose probe scores best on the validation ECGs.
+    aucs = {
+        c: macro_auc(y[64:], _probe_by_hand(embedder, X[:64], y[:64], c).predict_proba(
+            embedder.transform(X[64:])))
+        for c in (0.01, 0.1, 1.0)
+    }  # fmt: skip
+    assert aucs[probe.probe_C_] == pytest.approx(max(aucs.values()), abs=1e-3)
+
+
+def test_fine_tuning_never_ends_below_its_probe_on_validation():
+    """The guarantee, where fine-tuning hurts: a learning rate far too high."""
+    from sk3kg.datasets import make_synthetic_ecgs
+
+    bunch = make_synthetic_ecgs(160, fs=100, duration=5.0, random_state=0)
+    X, y = bunch.data.astype(np.float32), bunch.target
+    seen = y[:96].any(axis=0) & y[96:].any(axis=0)
+    X, y = X, y[:, seen]
+    embedder = ThreeKGEmbedder(max_epochs=2, **TINY).fit(X[:96])
+    clf = ECGClassifier(embedder, max_epochs=4, lr=0.3, patience=4, batch_size=16, random_state=0)
+    clf.fit(X[:96], y[:96], X_val=X[96:], y_val=y[96:])
+    probe_auc = macro_auc(
+        y[96:], _probe_by_hand(embedder, X[:96], y[:96], clf.probe_C_).predict_proba(
+            embedder.transform(X[96:]))
+    )  # fmt: skip
+    assert min(clf.valid_scores_[1:]) < clf.valid_scores_[0]  # some epochs fell below it
+    assert macro_auc(y[96:], clf.predict_proba(X[96:])) >= probe_auc - 1e-3
+
+
+def test_the_epoch_kept_is_the_best_scored_and_training_stops_after_patience(data):
+    X, y = data
+    clf = ECGClassifier(
+        ThreeKGEmbedder(max_epochs=0, **TINY), max_epochs=30, lr=3e-2, patience=2, random_state=0
+    )
+    clf.fit(X[:64], y[:64], X_val=X[64:], y_val=y[64:])
+    scores = clf.valid_scores_
+    assert scores[1:] == pytest.approx(list(clf.history_[:, "valid_score"]))
+    assert clf.best_epoch_ == int(np.argmax(scores))
+    assert len(scores) - 1 - clf.best_epoch_ == 2 or len(scores) == 31
+    assert macro_auc(y[64:], clf.predict_proba(X[64:])) == pytest.approx(max(scores), abs=1e-6)
+
+
+@pytest.mark.parametrize("schedule", ["cosine", "constant"])
+def test_the_learning_rate_schedule_and_the_encoders_share_of_it(data, schedule):
+    X, y = data
+    clf = ECGClassifier(
+        ThreeKGEmbedder(max_epochs=0, **TINY), max_epochs=3, lr=1e-2, encoder_lr_scale=0.1,
+        lr_schedule=schedule, validation_fraction=None, batch_size=32, random_state=0,
+    )  # fmt: skip
+    clf.fit(X, y)
+    groups = clf.net_.optimizer_.param_groups
+    head, encoder = groups[-1]["lr"], groups[0]["lr"]
+    assert encoder == pytest.approx(0.1 * head)
+    assert head == (pytest.approx(0.0, abs=1e-9) if schedule == "cosine" else 1e-2)
 
 
 def test_encoder_lr_scale_zero_leaves_the_encoder_weights_in_place(data):
@@ -159,15 +221,34 @@ def test_balanced_class_weight_weighs_positives_by_their_rarity(data):
     np.testing.assert_allclose(clf.net_.criterion_.pos_weight.numpy(), expected, rtol=1e-6)
 
 
-def test_early_stopping_keeps_the_weights_of_the_best_validation_epoch(data):
+def test_loss_selection_keeps_the_epoch_of_the_lowest_validation_loss(data):
     X, y = data
     clf = ECGClassifier(
-        ThreeKGEmbedder(max_epochs=0, **TINY), max_epochs=12, lr=3e-2, patience=2, random_state=0
-    )
+        ThreeKGEmbedder(max_epochs=0, **TINY), max_epochs=12, lr=3e-2, patience=2,
+        selection="loss", random_state=0,
+    )  # fmt: skip
     clf.fit(X[:64], y[:64], X_val=X[64:], y_val=y[64:])
-    valid_losses = clf.history_[:, "valid_loss"]
     kept = log_loss(y[64:].ravel(), clf.predict_proba(X[64:]).ravel())
-    assert kept == pytest.approx(min(valid_losses), rel=1e-4)
+    assert kept == pytest.approx(-max(clf.valid_scores_), rel=1e-4)
+    assert -max(clf.valid_scores_) <= min(clf.history_[:, "valid_loss"]) + 1e-6
+
+
+def test_without_validation_every_epoch_runs_and_the_last_is_kept(data):
+    X, y = data
+    clf = ECGClassifier(ThreeKGEmbedder(max_epochs=1, **TINY), max_epochs=3, random_state=0)
+    clf.set_params(validation_fraction=None).fit(X, y)
+    assert len(clf.history_) == 3 and clf.valid_scores_ == [] and clf.best_epoch_ is None
+    assert clf.probe_C_ == 1.0  # documented: no validation to choose it on
+
+
+def test_a_validation_split_without_both_labels_of_any_class_is_refused(data):
+    X, y = data
+    embedder = ThreeKGEmbedder(max_epochs=50, **TINY)  # would take long if it ran
+    with pytest.raises(ValueError, match="no class with both positive and negative ECGs"):
+        ECGClassifier(embedder).fit(X, y, X_val=X[:8], y_val=np.zeros((8, 3), dtype=int))
+    assert not hasattr(embedder, "net_")
+    clf = ECGClassifier(ThreeKGEmbedder(max_epochs=0, **TINY), max_epochs=1, selection="loss")
+    clf.fit(X, y, X_val=X[:8], y_val=np.zeros((8, 3), dtype=int))  # the loss is defined
 
 
 def test_auto_thresholds_maximise_f1_on_the_validation_data(data):
@@ -181,7 +262,12 @@ def test_auto_thresholds_maximise_f1_on_the_validation_data(data):
 
 def test_training_augmentation_changes_the_model_but_not_prediction(data):
     X, y = data
-    plain = ECGClassifier(ThreeKGEmbedder(max_epochs=0, **TINY), max_epochs=1, random_state=0)
+    plain = ECGClassifier(
+        ThreeKGEmbedder(max_epochs=0, **TINY),
+        max_epochs=1,
+        validation_fraction=None,
+        random_state=0,
+    )
     augmented = clone(plain).set_params(augment=ThreeKGAugment())
     a = plain.fit(X, y).predict_proba(X)
     b = augmented.fit(X, y).predict_proba(X)
@@ -237,10 +323,10 @@ def test_pickle_and_joblib_round_trips_predict_the_same(data, tmp_path):
     np.testing.assert_array_equal(joblib.load(tmp_path / "clf.joblib").predict_proba(X), expected)
 
 
-def test_grid_search_over_probe_epochs_and_the_embedders_angle(data):
+def test_grid_search_over_the_head_start_and_the_embedders_angle(data):
     X, y = data
     clf = ECGClassifier(ThreeKGEmbedder(max_epochs=1, **TINY), max_epochs=1, random_state=0)
-    grid = {"linear_probe_epochs": [0, 1], "embedder__angle": [15.0, 45.0]}
+    grid = {"head_init": ["probe", "random"], "embedder__angle": [15.0, 45.0]}
     search = GridSearchCV(clf, grid, cv=KFold(2), scoring=multilabel_auc_scorer).fit(X, y)
     assert len(search.cv_results_["params"]) == 4
     assert search.best_estimator_.embedder_.angle == search.best_params_["embedder__angle"]

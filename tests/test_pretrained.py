@@ -246,6 +246,22 @@ def test_from_pretrained_refuses_parameters_this_version_does_not_know(saved):
         ThreeKGEmbedder.from_pretrained(saved)
 
 
+def test_a_classifier_saved_with_linear_probe_epochs_loads_with_a_warning(tmp_path, fitted):
+    X = np.random.default_rng(0).normal(size=(32, 12, 64)).astype(np.float32)
+    y = np.arange(32) % 2
+    from sk3kg import ECGClassifier
+
+    folder = tmp_path / "classifier"
+    clf = ECGClassifier(fitted, max_epochs=0, random_state=0).fit(X, y)
+    clf.save_pretrained(folder)
+    config = _config(folder)
+    config["params"]["linear_probe_epochs"] = 5  # what sk3kg's earlier ECGClassifier saved
+    _write_config(folder, config)
+    with pytest.warns(UserWarning, match="linear_probe_epochs=5, which this sk3kg removed"):
+        loaded = ECGClassifier.from_pretrained(folder)
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+
+
 def test_save_pretrained_on_an_unfitted_embedder_raises_not_fitted(tmp_path):
     with pytest.raises(NotFittedError):
         ThreeKGEmbedder(**SMALL).save_pretrained(tmp_path / "encoder")

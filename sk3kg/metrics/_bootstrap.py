@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.utils import Bunch, check_array, check_random_state
 from sklearn.utils._param_validation import Interval, validate_params
 
-__all__ = ["paired_bootstrap_auc"]
+__all__ = ["bootstrap_macro_auc", "paired_bootstrap_auc"]
 
 # Resamples are scored in blocks of at most this many (resample, record) counts, so that
 # memory stays bounded on large test sets (a block of 2**21 float64 is 16 MiB per array).
@@ -83,13 +83,117 @@ def _resampled_macro_auc(y_true: np.ndarray, y_score: np.ndarray, counts: np.nda
     return np.divide(total, n_scorable, out=np.full(len(counts), np.nan), where=n_scorable > 0)
 
 
-def _mean_delta(y_true: np.ndarray, runs_a: list, runs_b: list, counts: np.ndarray):
-    """Per resample, macro AUC of b minus a, averaged over the paired seeds."""
-    deltas = np.zeros(len(counts))
-    for a, b in zip(runs_a, runs_b, strict=True):
-        deltas += _resampled_macro_auc(y_true, b, counts)
-        deltas -= _resampled_macro_auc(y_true, a, counts)
-    return deltas / len(runs_a)
+def _draw_counts(n: int, n_resamples: int, random_state) -> np.ndarray:
+    """How often each of ``n`` records is drawn in each resample, shape ``(n_resamples, n)``."""
+    rng = check_random_state(random_state)
+    return rng.multinomial(n, np.full(n, 1 / n), size=n_resamples).astype(np.float64)
+
+
+def _mean_aucs(y_true: np.ndarray, runs: list, counts: np.ndarray) -> np.ndarray:
+    """Per resample, macro AUC averaged over the runs (seeds), in bounded-memory blocks."""
+    block = max(1, _BLOCK // len(y_true))
+    total = np.zeros(len(counts))
+    for run in runs:
+        total += np.concatenate([
+            _resampled_macro_auc(y_true, run, counts[start : start + block])
+            for start in range(0, len(counts), block)
+        ])  # fmt: skip
+    return total / len(runs)
+
+
+def _bootstrap(y_true, runs, counts, random_state) -> Bunch:
+    observed = _mean_aucs(y_true, runs, np.ones((1, len(y_true))))[0]
+    if np.isnan(observed):
+        raise ValueError("No class of y_true has both labels; macro AUC is undefined.")
+    return Bunch(
+        auc=float(observed),
+        aucs=_mean_aucs(y_true, runs, counts),
+        n_resamples=len(counts),
+        random_state=random_state,
+        n_runs=len(runs),
+        shape=y_true.shape,
+    )
+
+
+@validate_params(
+    {
+        "y_true": ["array-like"],
+        "scores": ["array-like"],
+        "n_resamples": [Interval(Integral, 1, None, closed="left")],
+        "random_state": [Interval(Integral, 0, None, closed="left")],
+    },
+    prefer_skip_nested_validation=True,
+)
+def bootstrap_macro_auc(y_true, scores, *, n_resamples=1000, random_state=0) -> Bunch:
+    """Macro AUC of one method on the test records and on each bootstrap resample of them.
+
+    The resamples are those :func:`paired_bootstrap_auc` draws with the same
+    ``random_state`` and number of records; passing the result as its
+    ``scores_a`` or ``scores_b`` compares methods without scoring one again (the
+    label-efficiency benchmark scores 3KG once for every method it compares).
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples, n_classes)
+        Indicator matrix of the true labels of the test records.
+    scores : array-like of shape (n_samples, n_classes) or list of such
+        Scores of the method, or one score matrix per seed (averaged).
+    n_resamples : int, default=1000
+        Number of bootstrap resamples.
+    random_state : int, default=0
+        Draws the resamples; an int, so that other calls can draw the same ones.
+
+    Returns
+    -------
+    result : :class:`~sklearn.utils.Bunch`
+        ``auc`` (float): macro AUC on all records, averaged over the seeds.
+        ``aucs`` (ndarray of shape (n_resamples,)): the same on each resample
+        (NaN where no class has both labels). ``n_resamples``,
+        ``random_state``, ``n_runs`` (score matrices) and ``shape`` (of
+        ``y_true``), which :func:`paired_bootstrap_auc` checks.
+
+    See Also
+    --------
+    paired_bootstrap_auc : The interval of the difference between two methods.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk3kg.metrics import bootstrap_macro_auc, paired_bootstrap_auc
+    >>> rng = np.random.default_rng(0)
+    >>> y_true = (rng.random((200, 4)) < 0.3).astype(int)
+    >>> weak = y_true + rng.normal(scale=2.0, size=y_true.shape)
+    >>> strong = y_true + rng.normal(scale=0.5, size=y_true.shape)
+    >>> reference = bootstrap_macro_auc(y_true, weak, random_state=0)
+    >>> reused = paired_bootstrap_auc(y_true, reference, strong, random_state=0)
+    >>> reused.interval == paired_bootstrap_auc(y_true, weak, strong, random_state=0).interval
+    True
+    """
+    y_true = _check_labels(y_true)
+    runs = _check_runs(scores, "scores", y_true.shape)
+    return _bootstrap(y_true, runs, _draw_counts(len(y_true), n_resamples, random_state),
+                      random_state)  # fmt: skip
+
+
+def _side(y_true, scores, name: str, counts, n_resamples: int, random_state) -> Bunch:
+    """One method's bootstrap: scored on ``counts``, or given by :func:`bootstrap_macro_auc`."""
+    if not isinstance(scores, Bunch):
+        runs = _check_runs(scores, name, y_true.shape)
+        return _bootstrap(y_true, runs, counts, random_state)
+    same = (
+        isinstance(random_state, Integral)
+        and scores.random_state == random_state
+        and scores.n_resamples == n_resamples
+        and tuple(scores.shape) == y_true.shape
+    )
+    if not same:
+        raise ValueError(
+            f"{name} was bootstrapped with random_state={scores.random_state}, "
+            f"n_resamples={scores.n_resamples} on y_true of shape {tuple(scores.shape)}; "
+            f"pass the same int random_state, n_resamples and y_true (here "
+            f"{random_state!r}, {n_resamples}, {y_true.shape}) so both see the same resamples."
+        )
+    return scores
 
 
 @validate_params(
@@ -127,9 +231,10 @@ def paired_bootstrap_auc(
     ----------
     y_true : array-like of shape (n_samples, n_classes)
         Indicator matrix of the true labels of the test records.
-    scores_a : array-like of shape (n_samples, n_classes) or list of such
-        Scores of the reference method, or one score matrix per seed.
-    scores_b : array-like of shape (n_samples, n_classes) or list of such
+    scores_a : array-like of shape (n_samples, n_classes) or list of such, or Bunch
+        Scores of the reference method, or one score matrix per seed; or its
+        :func:`bootstrap_macro_auc` with the same int ``random_state``.
+    scores_b : array-like of shape (n_samples, n_classes) or list of such, or Bunch
         Scores of the compared method; as many matrices as ``scores_a``.
     n_resamples : int, default=1000
         Number of bootstrap resamples.
@@ -177,29 +282,21 @@ def paired_bootstrap_auc(
     (True, (1000,))
     """
     y_true = _check_labels(y_true)
-    runs_a = _check_runs(scores_a, "scores_a", y_true.shape)
-    runs_b = _check_runs(scores_b, "scores_b", y_true.shape)
-    if len(runs_a) != len(runs_b):
+    given = [isinstance(scores, Bunch) for scores in (scores_a, scores_b)]
+    counts = None if all(given) else _draw_counts(len(y_true), n_resamples, random_state)
+    a = _side(y_true, scores_a, "scores_a", counts, n_resamples, random_state)
+    b = _side(y_true, scores_b, "scores_b", counts, n_resamples, random_state)
+    if a.n_runs != b.n_runs:
         raise ValueError(
-            f"scores_a has {len(runs_a)} score matrices but scores_b has {len(runs_b)}; "
+            f"scores_a has {a.n_runs} score matrices but scores_b has {b.n_runs}; "
             "pass one per seed for both methods, in the same order."
         )
-    n = len(y_true)
-    observed = _mean_delta(y_true, runs_a, runs_b, np.ones((1, n)))[0]
-    if np.isnan(observed):
-        raise ValueError("No class of y_true has both labels; macro AUC is undefined.")
-    rng = check_random_state(random_state)
-    counts = rng.multinomial(n, np.full(n, 1 / n), size=n_resamples).astype(np.float64)
-    block = max(1, _BLOCK // n)
-    deltas = np.concatenate([
-        _mean_delta(y_true, runs_a, runs_b, counts[start : start + block])
-        for start in range(0, n_resamples, block)
-    ])  # fmt: skip
+    deltas = b.aucs - a.aucs
     tail = 50 * (1 - confidence)
     finite = deltas[~np.isnan(deltas)]
     low, high = np.percentile(finite, [tail, 100 - tail]) if finite.size else (np.nan, np.nan)
     return Bunch(
-        delta=float(observed),
+        delta=b.auc - a.auc,
         interval=(float(low), float(high)),
         confidence=float(confidence),
         n_resamples=int(n_resamples),

@@ -124,8 +124,9 @@ def classifier_scores(config, X, target, seed, device, fraction, embedder=None):
     ``embedder=None`` trains an encoder of the benchmark's size from random weights, end
     to end, with a random head (``supervised``). A pretrained embedder is fine-tuned
     from its exact linear probe (LP-FT, ``head_init="probe"``; ``3kg-finetune``). Both
-    train at most ``label_epochs(config, fraction)`` epochs under ECGClassifier's
-    default schedule, scoring ``config["stop_records"]`` random validation records
+    train at most ``label_epochs(config, fraction)`` epochs with ECGClassifier's
+    default recipe (learning rate and schedule, chosen by ``finetune_recipe.py`` on
+    the validation split), scoring ``config["stop_records"]`` random validation records
     (all when None) after every epoch: the epoch with the best macro AUC there (epoch
     0 included: the probe, or the untrained network) is kept, and training stops
     after ``config["patience"]`` epochs without a better one. Returns the test and
@@ -144,7 +145,6 @@ def classifier_scores(config, X, target, seed, device, fraction, embedder=None):
         max_epochs=label_epochs(config, fraction),
         patience=config["patience"],
         batch_size=config["batch_size"],
-        lr=config["lr"],
         device=device,
         precision=config["precision"],
         callbacks=[SampleProgress(f"  fit, {len(X['train'])} labelled")],

@@ -15,7 +15,9 @@ from sk3kg.nn import build_encoder
 
 # Throughputs on the reference machine: 2 cores (AMD EPYC, AVX2, no native bfloat16),
 # float32, nothing else running; measured by a quick-preset run (stage times in its
-# results.json). A "kilosample record" is a record of 1,000 samples per lead.
+# results.json). A "kilosample record" is a record of 1,000 samples per lead. The network
+# rates (NETWORK) are scaled by this machine's measured training speed against "fit"
+# (``machine_speed``): CPUs differ by several times, and bfloat16 where it is native.
 RATES = {
     "generate": 300.0,  # simulated records/s (make_synthetic_ecgs, both cores)
     "pretrain": 170.0,  # contrastive training, kilosample records/s (two views each)
@@ -26,6 +28,30 @@ RATES = {
     "probe_lbfgs": 3.1e6,  # L-BFGS (MiniRocket's features): (records x features x classes)/s
     "bootstrap": 1.0e8,  # (test records x classes x resamples) per second, per run
 }
+
+
+NETWORK = ("pretrain", "embed", "fit")
+
+
+def machine_speed(config: dict, device: str = "cpu") -> float:
+    """This machine's network training speed as a multiple of the reference machine's.
+
+    Times a short ``ECGClassifier`` fit (the run's encoder size, record length, batch
+    and precision; 256 random records, 2 epochs) and divides its rate by ``RATES["fit"]``.
+    Takes a few seconds.
+    """
+    from sk3kg import ECGClassifier, ThreeKGEmbedder
+
+    length = round(config["fs"] * config["duration"])
+    X = np.random.default_rng(0).normal(size=(256, 12, length)).astype(np.float32)
+    y = np.eye(2, dtype=int)[np.arange(256) % 2]
+    size = {k: config[k] for k in ("width", "depth")}
+    clf = ECGClassifier(ThreeKGEmbedder(max_epochs=0, **size), max_epochs=2,
+                        batch_size=config["batch_size"], validation_fraction=None,
+                        device=device, precision=config["precision"], random_state=0)  # fmt: skip
+    clf.fit(X, y)
+    rate = len(X) * _kilo(config) / clf.history_[-1, "dur"]
+    return rate / RATES["fit"]
 
 
 def expected_split(n_records: int) -> dict:
@@ -65,7 +91,7 @@ def _bootstrap_runs(config: dict, class_sets: list) -> int:
     return others + sum(len(seeds) for seeds in baseline.values())
 
 
-def _network_seconds(method, config, sizes, n_labelled) -> float:
+def _network_seconds(method, config, sizes, n_labelled, rates) -> float:
     """Training for the most epochs (no early stop), each epoch's validation pass, the
     probe's embeddings (``3kg-finetune``), predictions."""
     kilo, seconds = _kilo(config), 0.0
@@ -73,17 +99,21 @@ def _network_seconds(method, config, sizes, n_labelled) -> float:
     fits = {f: len(seeds) for c, f, seeds in runs(method, ["primary"], config)}
     for fraction, n in n_labelled.items():
         epochs = label_epochs(config, fraction)
-        per_fit = epochs * n * kilo / RATES["fit"] + (epochs + 1) * stop * kilo / RATES["embed"]
+        per_fit = epochs * n * kilo / rates["fit"] + (epochs + 1) * stop * kilo / rates["embed"]
         if method == "3kg-finetune":
-            per_fit += n * kilo / RATES["embed"]
-        per_fit += (sizes["valid"] + sizes["test"]) * kilo / RATES["embed"]
+            per_fit += n * kilo / rates["embed"]
+        per_fit += (sizes["valid"] + sizes["test"]) * kilo / rates["embed"]
         seconds += fits.get(fraction, 0) * per_fit
     return seconds
 
 
-def estimate(config: dict, sizes: dict, n_classes: int, class_sets: list) -> dict:
-    """Planned seconds per stage: data, each method in ``config["methods"]``, comparisons."""
+def estimate(config: dict, sizes: dict, n_classes: int, class_sets: list, speed=1.0) -> dict:
+    """Planned seconds per stage: data, each method in ``config["methods"]``, comparisons.
+
+    ``speed`` scales the network rates (``machine_speed``; 1.0: the reference machine).
+    """
     kilo, n = _kilo(config), sum(sizes.values())
+    rates = {k: v * (speed if k in NETWORK else 1.0) for k, v in RATES.items()}
     n_labelled = labelled_sizes(sizes["train"], config["fractions"])
     dim = build_encoder(12, width=config["width"], depth=config["depth"]).embedding_dim
     plan = {"data": n / RATES["generate"] * kilo}
@@ -91,13 +121,13 @@ def estimate(config: dict, sizes: dict, n_classes: int, class_sets: list) -> dic
         seconds = 0.0
         if method in SELF_SUPERVISED:
             epochs, records = sample_schedule(config["pretrain_records"], sizes["train"])
-            seconds += epochs * records * kilo / RATES["pretrain"]
+            seconds += epochs * records * kilo / rates["pretrain"]
         if method in (*SELF_SUPERVISED, "random"):
-            seconds += n * kilo / RATES["embed"]
+            seconds += n * kilo / rates["embed"]
         if method == "minirocket":
             seconds += n * kilo * config["minirocket_kernels"] / 1000 / RATES["minirocket"]
         if method in TRAINED_ON_LABELS:
-            seconds += _network_seconds(method, config, sizes, n_labelled)
+            seconds += _network_seconds(method, config, sizes, n_labelled, rates)
         else:
             width = config["minirocket_kernels"] if method == "minirocket" else dim
             seconds += _probe_seconds(method, config, n_labelled, n_classes, width, class_sets)
@@ -122,17 +152,18 @@ def _budget(method: str, config: dict, n_train: int) -> str:
     return "untrained encoder, no training"
 
 
-def build(config: dict, sizes: dict, data: dict, class_sets: list, n_classes: int) -> dict:
+def build(config, sizes, data, class_sets, n_classes, speed=1.0) -> dict:
     """The plan as data: configuration, datasets, sizes, labelled counts, budgets, estimate."""
     primary = class_sets[0]
     n_labelled = labelled_sizes(sizes["train"], config["fractions"])
-    seconds = estimate(config, sizes, n_classes, class_sets)
+    seconds = estimate(config, sizes, n_classes, class_sets, speed)
     plan = {
         "config": {k: v for k, v in config.items() if k != "callbacks"},
         "data": data,
         "split_sizes": sizes,
         "labelled": {str(f): n for f, n in n_labelled.items()},
         "methods": {m: _budget(m, config, sizes["train"]) for m in config["methods"]},
+        "machine_speed": speed,
         "estimated_seconds": {**seconds, "total": sum(seconds.values())},
     }
     if data["name"] != "ptbxl":  # a PTB-XL task's prevalences are known once it is loaded
@@ -164,6 +195,7 @@ def describe(plan: dict) -> str:
             lines.append(f"  {name:<7} {counts}")
     lines += ["", "Methods and budgets:"]
     lines += [f"  {m:<13} {budget}" for m, budget in plan["methods"].items()]
-    lines += ["", "Estimated time (this machine class: 2 cores, float32):"]
+    lines += ["", f"Estimated time on this machine (networks train at {plan['machine_speed']:.2f}x "
+              "the reference 2-core AMD EPYC in float32, measured just now):"]  # fmt: skip
     lines += [f"  {stage:<13} {minutes(s)}" for stage, s in plan["estimated_seconds"].items()]
     return "\n".join(lines)

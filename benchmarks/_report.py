@@ -57,8 +57,11 @@ def markdown_table(rows: list[dict], class_set: str, key: str = "macro_auc") -> 
     return "\n".join(lines)
 
 
+_BASELINE_NAMES = {"3kg": "3KG"}
+
+
 def verdict(low: float, high: float) -> str:
-    """What an interval of (method - 3KG) says about the method, relative to 3KG."""
+    """What an interval of (method - baseline) says about the method."""
     if low > 0:
         return "better"
     if high < 0:
@@ -66,10 +69,12 @@ def verdict(low: float, high: float) -> str:
     return "no detectable difference"
 
 
-def comparison_table(comparisons: list[dict], class_set: str) -> str:
-    """The paired bootstrap comparisons with 3KG of one class set, by fraction."""
-    chosen = [c for c in comparisons if c["class_set"] == class_set]
-    lines = ["| fraction | method | seeds | method - 3KG | 95 % interval | relative to 3KG |"]
+def comparison_table(comparisons: list[dict], class_set: str, baseline: str = "3kg") -> str:
+    """The paired bootstrap comparisons with ``baseline`` of one class set, by fraction."""
+    chosen = [c for c in comparisons if c["class_set"] == class_set and c["baseline"] == baseline]
+    name = _BASELINE_NAMES.get(baseline, baseline)
+    lines = [f"| fraction | method | seeds | method - {name} | 95 % interval "
+             f"| relative to {name} |"]  # fmt: skip
     lines.append("|---" * 6 + "|")
     for c in sorted(chosen, key=lambda c: c["fraction"]):  # stable: method order kept
         low, high = c["ci95"]
@@ -91,19 +96,28 @@ def write_markdown(path: Path, rows: list[dict], summary: dict, comparisons=()) 
         for fraction, (best, gain) in relative_gains(rows, class_set).items():
             parts.append(f"- {percent(fraction)} of labels: 3KG vs best other self-supervised "
                          f"({best}): {gain:+.1f} % relative")  # fmt: skip
-        if any(c["class_set"] == class_set for c in comparisons):
+        baselines = dict.fromkeys(c["baseline"] for c in comparisons
+                                  if c["class_set"] == class_set)  # fmt: skip
+        for baseline in baselines:
+            name = _BASELINE_NAMES.get(baseline, baseline)
             n_resamples = comparisons[0]["n_resamples"]
-            parts += ["", f"### Paired bootstrap against 3KG, {class_set} classes", ""]
-            parts += [f"Test macro AUC, method - 3KG, averaged over the seeds both share; "
+            parts += ["", f"### Paired bootstrap against {name}, {class_set} classes", ""]
+            parts += [f"Test macro AUC, method - {name}, averaged over the seeds both share; "
                       f"percentile interval over {n_resamples} resamples of the test "
                       f"records.", ""]  # fmt: skip
-            parts += [comparison_table(comparisons, class_set)]
+            parts += [comparison_table(comparisons, class_set, baseline)]
         if any("challenge_score" in r for r in rows if r["class_set"] == class_set):
             parts += ["", f"### Challenge score, {class_set} classes", ""]
             parts += [markdown_table(rows, class_set, "challenge_score"), ""]
     if any("epochs_run" in r for r in rows):
         parts += ["## Networks trained on labels: how long", "", training_table(rows), ""]
-    parts += ["## Wall time by stage", "", stage_table(summary["times"])]
+    parts += ["## Wall time by stage", ""]
+    if "cpu" in summary:
+        parts += [f"On {summary['cpu']} ({summary['torch_threads']} torch threads); networks "
+                  f"trained at {summary['machine_speed']:.2f}x the plan's reference machine "
+                  "(2-core AMD EPYC, float32), measured at the start of the run.", ""]  # fmt: skip
+    parts += [stage_table(summary["times"], summary.get("planned"),
+                          summary.get("planned_reference_machine"))]  # fmt: skip
     text = "\n".join(parts) + "\n"
     path.write_text(text)
     return text
@@ -129,13 +143,22 @@ def training_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def stage_table(times: dict) -> str:
-    """Each stage's wall time and its share of the run's."""
+def stage_table(times: dict, planned=None, reference=None) -> str:
+    """Each stage's wall time, its share of the run's, and the plan's estimates: for this
+    machine (its measured speed) and for the reference machine."""
     total = times["total"]
-    lines = ["| stage | seconds | share |", "|---|---|---|"]
-    lines += [f"| {stage} | {seconds:.0f} | {100 * seconds / total:.0f} % |"
-              for stage, seconds in times.items() if stage != "total"]  # fmt: skip
-    lines.append(f"| total | {total:.0f} | 100 % |")
+    planned, reference = planned or {}, reference or {}
+
+    def estimate(plan, stage):
+        seconds = sum(plan.values()) if stage == "total" else plan.get(stage)
+        return "" if not plan or seconds is None else f"{seconds:.0f}"
+
+    lines = ["| stage | seconds | share | planned here | planned, reference machine |",
+             "|---|---|---|---|---|"]  # fmt: skip
+    for stage, seconds in times.items():
+        share = 100 * seconds / total
+        lines.append(f"| {stage} | {seconds:.0f} | {share:.0f} % | {estimate(planned, stage)} "
+                     f"| {estimate(reference, stage)} |")  # fmt: skip
     return "\n".join(lines)
 
 

@@ -1,14 +1,16 @@
 """How ``ECGClassifier`` fine-tunes: the exact linear probe, the schedule, selection, thresholds.
 
 Fine-tuning here is LP-FT (Kumar et al. 2022) in four steps, each a function or
-callback of this module:
+callback of this module (``ECGClassifier.fit`` calls :func:`start_at_probe`,
+:func:`schedule_and_selection` and :func:`train_and_select` in that order):
 
 1. **The probe** (:func:`fit_linear_probe`): a scikit-learn logistic regression on
    the frozen encoder's standardised embeddings, ``C`` chosen on the validation
    split, the scaler folded into the weights. The head starts there.
-2. **The schedule** (:class:`WarmupCosine`): the learning rate rises linearly over
-   the first steps, then decays along a cosine to zero at ``max_epochs``; the
-   encoder's rate is a fraction of the head's (``encoder_lr_scale``).
+2. **The schedule**: a constant learning rate (the default, measured better on the
+   benchmark's validation split), or :class:`WarmupCosine`, which rises linearly
+   over the first steps, then decays along a cosine to zero at ``max_epochs``; the
+   encoder's rate is ``encoder_lr_scale`` of the head's.
 3. **Selection** (:class:`SelectOnValidation`): epoch 0 (the probe) and every epoch
    after it are scored on the validation split (macro AUC, or the loss); training
    stops after ``patience`` epochs without a better score and the best epoch's
@@ -26,8 +28,10 @@ import numpy as np
 import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, LRScheduler
+from torch.optim.lr_scheduler import LambdaLR
 
+from ._inference import forward_in_batches
 from .metrics import macro_auc
 
 # The probe's inverse regularisation strengths, as the benchmark's linear evaluation.
@@ -356,3 +360,54 @@ class SelectOnValidation(Callback):
         if self.best_state_ is not None:
             net.module_.load_state_dict(self.best_state_)
             self.best_state_ = None  # a pickled net need not carry a second copy
+
+
+def start_at_probe(net, train, y_train, valid, y_valid, **probe_options) -> LinearProbe:
+    """Step 1: set an initialised net's head to the exact probe on its encoder's embeddings.
+
+    The encoder embeds ``train`` and ``valid`` (datasets) once, in eval mode;
+    ``probe_options`` go to :func:`fit_linear_probe`.
+    """
+    encoder = net.module_.encoder
+
+    def embed(data):
+        return forward_in_batches(net, encoder, data, encoder.embedding_dim)
+
+    valid_features = None if valid is None else embed(valid)
+    probe = fit_linear_probe(embed(train), y_train, valid_features, y_valid, **probe_options)
+    with torch.no_grad():
+        net.module_.head.weight.copy_(torch.as_tensor(probe.coef))
+        net.module_.head.bias.copy_(torch.as_tensor(probe.intercept))
+    return probe
+
+
+def schedule_and_selection(
+    *, schedule, steps, multilabel, metric, patience, validated
+) -> list[tuple[str, Callback]]:
+    """Steps 2 and 3 as named skorch callbacks: the learning-rate schedule (for ``steps``
+    batches in all) and, with validation data, the epoch selection."""
+    callbacks = []
+    if schedule == "cosine" and steps:
+        lr_lambda = WarmupCosine(steps)
+        callbacks.append(("lr_schedule", LRScheduler(LambdaLR, lr_lambda=lr_lambda,
+                                                     step_every="batch")))  # fmt: skip
+    if validated:
+        callbacks.append(("select", SelectOnValidation(multilabel, metric, patience)))
+    return callbacks
+
+
+def train_and_select(net, train, valid, y_valid, epochs: int) -> tuple[list[float], int | None]:
+    """Step 3: score the start on ``valid``, train ``epochs``, keep the best epoch.
+
+    Returns the validation scores from epoch 0 and the epoch kept; ``([], None)``
+    without validation (every epoch runs, the last is kept).
+    """
+    selector = dict(net.callbacks_).get("select")
+    if selector is not None:
+        n_outputs = net.module_.head.out_features
+        selector.score_start(net, y_valid, forward_in_batches(net, net.module_, valid, n_outputs))
+    if epochs:
+        net.partial_fit(train, epochs=epochs)
+    if selector is None:
+        return [], None
+    return list(selector.scores_), selector.best_epoch_

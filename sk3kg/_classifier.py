@@ -3,6 +3,7 @@
 import copy
 import json
 import math
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -245,6 +246,10 @@ class ECGClassifier(PretrainedMixin, OnnxExportMixin, ClassifierMixin, BaseEstim
     best_epoch_ : int or None
         The epoch whose weights were kept (0: the start, e.g. the probe);
         None without validation (the last epoch is kept).
+    selection_ : {"auc", "loss"}
+        The criterion used: ``selection``, or ``"loss"`` (with a warning) when
+        no class has both labels in the validation split, where the macro AUC
+        is undefined.
     n_features_in_ : int
         ``n_leads_in_ * n_timepoints_in_``.
     n_leads_in_ : int
@@ -400,7 +405,7 @@ class ECGClassifier(PretrainedMixin, OnnxExportMixin, ClassifierMixin, BaseEstim
         seed = draw_seed(self.random_state)
         dataset = SignalDataset(reader, targets, check_finite=streamed)
         train, y_train, valid, y_valid = self._split(dataset, targets, groups, given_valid, seed)
-        self._check_scorable(y_valid, given_valid is not None)
+        self.selection_ = self._selection_metric(y_valid, given_valid is not None)
         self.embedder_ = self._pretrained_embedder(X, groups)
         encoder_size = {k: getattr(template, k) for k in ENCODER_SIZE}
         net = self._build_net(encoder_size, y_train, seed, valid, n_train=len(train))
@@ -572,19 +577,22 @@ class ECGClassifier(PretrainedMixin, OnnxExportMixin, ClassifierMixin, BaseEstim
                 "pass X_val and y_val or set validation_fraction=None."
             )
 
-    def _check_scorable(self, y_valid, given: bool) -> None:
-        """Refuse, before any pretraining, a validation split whose macro AUC is undefined."""
+    def _selection_metric(self, y_valid, given: bool) -> str:
+        """``selection``, or the loss (with a warning) where the validation AUC is undefined."""
         if y_valid is None or self.selection != "auc":
-            return
-        if not scorable_classes(y_valid, self.multilabel_, len(self.classes_)).any():
-            where = "y_val" if given else "The held-out validation split"
-            where += f" ({len(y_valid)} ECGs)"
-            raise ValueError(
-                f"{where} has no class with both positive and negative ECGs, so its macro "
-                "AUC, which chooses the probe's C and the epoch kept, is undefined. Pass "
-                "X_val and y_val holding both labels of at least one class, raise "
-                "validation_fraction, or set selection='loss'."
-            )
+            return self.selection
+        if scorable_classes(y_valid, self.multilabel_, len(self.classes_)).any():
+            return "auc"
+        where = "y_val" if given else "The held-out validation split"
+        warnings.warn(
+            f"{where} ({len(y_valid)} ECGs) has no class with both positive and negative "
+            "ECGs, so its macro AUC is undefined; the probe's C and the epoch kept are chosen "
+            "by the validation loss instead (selection='loss'). Pass X_val and y_val holding "
+            "both labels of at least one class, or raise validation_fraction, to select by AUC.",
+            UserWarning,
+            stacklevel=3,
+        )
+        return "loss"
 
     def _validation_data(self, X_val, y_val) -> tuple[SignalDataset, np.ndarray]:
         """The given validation ECGs and their encoded targets, checked like ``X`` and ``y``."""
@@ -702,7 +710,7 @@ class ECGClassifier(PretrainedMixin, OnnxExportMixin, ClassifierMixin, BaseEstim
             callbacks.append(ProgressBar())
         callbacks += schedule_and_selection(
             schedule=self.lr_schedule, steps=self.max_epochs * math.ceil(n_train / self.batch_size),
-            multilabel=self.multilabel_, metric=self.selection, patience=self.patience,
+            multilabel=self.multilabel_, metric=self.selection_, patience=self.patience,
             validated=validated,
         )  # fmt: skip
         callbacks.append(StopOnDivergence())
@@ -718,7 +726,7 @@ class ECGClassifier(PretrainedMixin, OnnxExportMixin, ClassifierMixin, BaseEstim
         probe = start_at_probe(
             net, train, y_train, valid, y_valid, multilabel=self.multilabel_,
             n_classes=len(self.classes_), class_weights=self._class_weights(y_train),
-            metric=self.selection, random_state=seed,
+            metric=self.selection_, random_state=seed,
         )  # fmt: skip
         return probe.C
 
@@ -788,5 +796,6 @@ class ECGClassifier(PretrainedMixin, OnnxExportMixin, ClassifierMixin, BaseEstim
         if self.multilabel_:
             self.thresholds_ = np.asarray(fitted["thresholds_"], dtype=np.float64)
         self.embedder_ = None  # the fine-tuned encoder is in net_; the embedder is not saved
+        self.selection_ = self.selection
         seed = draw_seed(self.random_state)
         self.net_ = self._build_net(fitted["encoder_size"], None, seed, None).initialize()

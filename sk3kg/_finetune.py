@@ -48,7 +48,7 @@ _PREVALENCE_CLIP = 1e-4
 class LinearProbe(NamedTuple):
     """A linear probe on raw (unstandardised) embeddings: ``logits = F @ coef.T + intercept``.
 
-    Attributes
+    Parameters
     ----------
     coef : ndarray of shape (n_outputs, n_features)
         Weights on the raw embeddings (the standardisation folded in).
@@ -57,7 +57,22 @@ class LinearProbe(NamedTuple):
     C : float
         The inverse regularisation strength chosen.
     valid_score : float
-        Its validation score (:func:`validation_score`); NaN without validation.
+        Its validation score (macro AUC, or minus the loss); NaN without
+        validation.
+
+    See Also
+    --------
+    fit_linear_probe : Fits it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk3kg import fit_linear_probe
+    >>> rng = np.random.default_rng(0)
+    >>> F = rng.normal(size=(100, 3))
+    >>> probe = fit_linear_probe(F, (F[:, :2] > 0).astype(int))
+    >>> probe.logits(F[:2]).shape  # one logit per label
+    (2, 2)
     """
 
     coef: np.ndarray
@@ -232,8 +247,8 @@ def fit_linear_probe(
     >>> F = rng.normal(loc=5.0, scale=3.0, size=(200, 4))
     >>> y = np.stack([F[:, 0] > 5, F[:, 1] > 5], axis=1).astype(int)
     >>> probe = fit_linear_probe(F[:150], y[:150], F[150:], y[150:])
-    >>> probe.coef.shape, probe.C, round(probe.valid_score, 2)
-    ((2, 4), 1.0, 1.0)
+    >>> probe.coef.shape, probe.C, round(probe.valid_score, 2)  # ties: the smallest C
+    ((2, 4), 0.01, 1.0)
     """
     train_features = np.asarray(train_features, dtype=np.float64)
     y_train = np.asarray(y_train)

@@ -107,7 +107,8 @@ def test_a_fitted_embedder_is_the_start_and_is_never_changed(data):
     embedding = embedder.transform(X[:8])
     start = ECGClassifier(embedder, max_epochs=0, random_state=0).fit(X, y)
     assert _same_state(_encoder_state(start), before)
-    tuned = ECGClassifier(embedder, max_epochs=2, random_state=0).fit(X, y)
+    tuned = ECGClassifier(embedder, max_epochs=2, validation_fraction=None, random_state=0)
+    tuned.fit(X, y)
     assert not _same_state(_encoder_state(tuned), before)
     assert _same_state(_encoder_state(embedder), before)
     np.testing.assert_array_equal(embedder.transform(X[:8]), embedding)
@@ -144,7 +145,8 @@ def test_the_head_starts_at_the_exact_logistic_regression_probe(data):
     assert probe.probe_C_ in (0.01, 0.1, 1.0) and probe.best_epoch_ == 0
     by_hand = _probe_by_hand(embedder, X[:64], y[:64], probe.probe_C_)
     expected = by_hand.predict_proba(embedder.transform(X[64:]))
-    np.testing.assert_allclose(probe.predict_proba(X[64:]), expected, atol=1e-4)
+    # The same objective; the solvers stop within their tolerance of its minimum.
+    np.testing.assert_allclose(probe.predict_proba(X[64:]), expected, atol=2e-3)
     assert probe.valid_scores_[0] == pytest.approx(macro_auc(y[64:], expected), abs=1e-3)
     # The C kept is the one whose probe scores best on the validation ECGs.
     aucs = {
@@ -241,14 +243,15 @@ def test_without_validation_every_epoch_runs_and_the_last_is_kept(data):
     assert clf.probe_C_ == 1.0  # documented: no validation to choose it on
 
 
-def test_a_validation_split_without_both_labels_of_any_class_is_refused(data):
+def test_a_validation_split_without_both_labels_of_any_class_selects_by_loss(data):
     X, y = data
-    embedder = ThreeKGEmbedder(max_epochs=50, **TINY)  # would take long if it ran
-    with pytest.raises(ValueError, match="no class with both positive and negative ECGs"):
-        ECGClassifier(embedder).fit(X, y, X_val=X[:8], y_val=np.zeros((8, 3), dtype=int))
-    assert not hasattr(embedder, "net_")
-    clf = ECGClassifier(ThreeKGEmbedder(max_epochs=0, **TINY), max_epochs=1, selection="loss")
-    clf.fit(X, y, X_val=X[:8], y_val=np.zeros((8, 3), dtype=int))  # the loss is defined
+    clf = ECGClassifier(ThreeKGEmbedder(max_epochs=0, **TINY), max_epochs=2, random_state=0)
+    with pytest.warns(UserWarning, match="no class with both positive and negative ECGs"):
+        clf.fit(X, y, X_val=X[:8], y_val=np.zeros((8, 3), dtype=int))
+    assert clf.selection_ == "loss" and all(np.isfinite(clf.valid_scores_))
+    labels = np.arange(8) % 2
+    with pytest.warns(UserWarning, match="The held-out validation split \\(1 ECGs\\)"):
+        ECGClassifier(ThreeKGEmbedder(max_epochs=0, **TINY), max_epochs=0).fit(X[:8], labels)
 
 
 def test_auto_thresholds_maximise_f1_on_the_validation_data(data):

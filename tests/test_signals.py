@@ -71,7 +71,8 @@ def test_many_bad_samples_are_listed_up_to_five(rng):
 
 def test_the_message_names_the_estimator_that_was_fitted(rng):
     X = rng.normal(size=(8, 12, 64)).astype(np.float32)
-    clf = ECGClassifier(ThreeKGEmbedder(max_epochs=0, **TINY), max_epochs=0).fit(X, _labels(8))
+    clf = ECGClassifier(ThreeKGEmbedder(max_epochs=0, **TINY), max_epochs=0)
+    clf.set_params(validation_fraction=None).fit(X, _labels(8))
     with pytest.raises(ValueError, match="but the ECGClassifier was fitted on 12"):
         clf.predict(X[:, :8])
 

@@ -8,8 +8,9 @@ estimate for the whole run's time left (``_progress.RunClock``).
 
 import numpy as np
 from _methods import SELF_SUPERVISED, TRAINED_ON_LABELS, label_epochs, sample_schedule
-from _protocol import runs
+from _protocol import COMPARISONS, runs
 
+from sk3kg import ECGClassifier, ThreeKGEmbedder
 from sk3kg.datasets import class_prevalence, get_class_set
 from sk3kg.nn import build_encoder
 
@@ -40,8 +41,6 @@ def machine_speed(config: dict, device: str = "cpu") -> float:
     and precision; 256 random records, 2 epochs) and divides its rate by ``RATES["fit"]``.
     Takes a few seconds.
     """
-    from sk3kg import ECGClassifier, ThreeKGEmbedder
-
     length = round(config["fs"] * config["duration"])
     X = np.random.default_rng(0).normal(size=(256, 12, length)).astype(np.float32)
     y = np.eye(2, dtype=int)[np.arange(256) % 2]
@@ -82,13 +81,20 @@ def _probe_seconds(method, config, n_labelled, n_classes, dim, class_sets) -> fl
 
 
 def _bootstrap_runs(config: dict, class_sets: list) -> int:
-    """Score matrices the comparisons with 3KG resample: each of 3KG's runs once, and each
-    shared seed's run of every other method."""
-    baseline = {(c, f): set(seeds) for c, f, seeds in runs("3kg", class_sets, config)}
-    others = sum(len(baseline.get((c, f), set()) & set(seeds))
-                 for method in config["methods"] if method != "3kg"
-                 for c, f, seeds in runs(method, class_sets, config))  # fmt: skip
-    return others + sum(len(seeds) for seeds in baseline.values())
+    """Score matrices the comparisons (``_protocol.COMPARISONS``) resample: each of a
+    baseline's runs once, and each shared seed's run of every method compared with it."""
+    total = 0
+    for baseline, methods in COMPARISONS:
+        if baseline not in config["methods"]:
+            continue
+        reference = {(c, f): set(seeds) for c, f, seeds in runs(baseline, class_sets, config)}
+        shared = [len(reference.get((c, f), set()) & set(seeds))
+                  for method in config["methods"]
+                  if method != baseline and (methods is None or method in methods)
+                  for c, f, seeds in runs(method, class_sets, config)]  # fmt: skip
+        if any(shared):
+            total += sum(shared) + sum(len(seeds) for seeds in reference.values())
+    return total
 
 
 def _network_seconds(method, config, sizes, n_labelled, rates) -> float:

@@ -7,6 +7,11 @@ from sklearn.model_selection import StratifiedGroupKFold
 from sk3kg import fit_linear_probe
 from sk3kg.metrics import challenge_score, f1_thresholds, macro_auc, per_class_auc, subgroup_auc
 
+# The paired comparisons of a run: every method against the 3KG probe, and fine-tuned 3KG
+# against the same network trained from random weights (what pretraining buys). None:
+# every other method.
+COMPARISONS = (("3kg", None), ("supervised", ("3kg-finetune",)))
+
 
 def rarest_label(target: np.ndarray) -> np.ndarray:
     """A single-label proxy for stratifying multilabel data: each record's rarest class.

@@ -463,10 +463,9 @@ def main(argv=None) -> int:
     rows, test_scores, method_times = _run_methods(methods, config, data, split, out, device)
     times.update(method_times)
     _progress.CLOCK.begin("comparisons")
-    comparisons = compare_methods(test_scores, data, split)
-    # What pretraining buys once both networks are trained: fine-tuned 3KG against the same
-    # network trained from random weights.
-    comparisons += compare_methods(test_scores, data, split, "supervised", ["3kg-finetune"])
+    comparisons = [comparison for baseline, methods in _protocol.COMPARISONS
+                   for comparison in compare_methods(test_scores, data, split, baseline,
+                                                     methods)]  # fmt: skip
     times["comparisons"] = _progress.CLOCK.end()
     times["total"] = _progress.CLOCK.elapsed()
     summary = {

@@ -33,6 +33,7 @@ from torch.optim.lr_scheduler import LambdaLR
 
 from ._inference import forward_in_batches
 from .metrics import macro_auc
+from .metrics._ranking import _scorable
 
 # The probe's inverse regularisation strengths, as the benchmark's linear evaluation.
 PROBE_C = (0.01, 0.1, 1.0)
@@ -87,9 +88,7 @@ class LinearProbe(NamedTuple):
 
 def scorable_classes(y: np.ndarray, multilabel: bool, n_classes: int) -> np.ndarray:
     """Classes with both a positive and a negative ECG in ``y`` (their AUC is defined)."""
-    indicator = y if multilabel else np.eye(n_classes)[y]
-    positives = indicator.sum(axis=0)
-    return (positives > 0) & (positives < len(indicator))
+    return _scorable(y if multilabel else np.eye(n_classes, dtype=int)[y])
 
 
 def validation_score(y, logits, *, multilabel: bool, metric: str) -> float:
@@ -124,47 +123,34 @@ def validation_score(y, logits, *, multilabel: bool, metric: str) -> float:
         else:
             loss = torch.nn.functional.cross_entropy(logits_t, torch.as_tensor(y).long())
         return -float(loss)
-    n_classes = logits_t.shape[1]
-    indicator = np.asarray(y) if multilabel else np.eye(n_classes, dtype=int)[y]
+    indicator = np.asarray(y) if multilabel else np.eye(logits_t.shape[1], dtype=int)[y]
     scores = torch.sigmoid(logits_t) if multilabel else torch.softmax(logits_t, dim=1)
-    keep = scorable_classes(indicator, True, n_classes)
-    return macro_auc(indicator[:, keep], scores.numpy()[:, keep])
+    return macro_auc(indicator, scores.numpy(), return_excluded=True)[0]
 
 
-def _binary_probe(c: float, weight: float, n_features: int, seed: int) -> LogisticRegression:
+def _binary_probe(weight: float, n_features: int, seed: int) -> LogisticRegression:
     solver = "newton-cholesky" if n_features <= _NEWTON_MAX_FEATURES else "lbfgs"
     class_weight = None if weight == 1.0 else {0: 1.0, 1: float(weight)}
     return LogisticRegression(
-        C=c, solver=solver, max_iter=2000, class_weight=class_weight, random_state=seed,
-        warm_start=True,
-    )  # fmt: skip
+        solver=solver, max_iter=2000, class_weight=class_weight, random_state=seed, warm_start=True
+    )
 
 
-def _fit_at(models: dict, key, c: float, make, Z, y) -> LogisticRegression:
-    """Fit ``models[key]`` at ``C=c``, starting from its fit at the previous ``C``.
+def _probe_at(c, Z, y, n_outputs, multilabel, weights, models, seed) -> tuple[np.ndarray, ...]:
+    """Weights and biases on standardised embeddings ``Z`` for one ``C``.
 
-    The ``C`` grid runs from strong to weak regularisation: each solution starts the
-    next (a regularisation path), which saves most of the solver's iterations.
+    ``models`` keeps each label's (or the softmax's) model from one ``C`` to the next:
+    with ``warm_start``, each fit starts from the previous ``C``'s solution.
     """
-    if key not in models:
-        models[key] = make()
-    return models[key].set_params(C=c).fit(Z, y)
-
-
-def _probe_at(c, Z, y, n_outputs, multilabel, weights, models) -> tuple[np.ndarray, np.ndarray]:
-    """Weights and biases on standardised embeddings ``Z`` for one ``C``."""
     coef, intercept = np.zeros((n_outputs, Z.shape[1])), np.zeros(n_outputs)
-    seed = models.setdefault("seed", 0)
     if not multilabel:
         present = np.unique(y)
-        class_weight = None if weights is None else {k: weights[k] for k in present}
-
-        def make():
-            return LogisticRegression(
+        if "softmax" not in models:
+            class_weight = None if weights is None else {k: weights[k] for k in present}
+            models["softmax"] = LogisticRegression(
                 max_iter=2000, class_weight=class_weight, random_state=seed, warm_start=True
             )
-
-        model = _fit_at(models, "softmax", c, make, Z, y)
+        model = models["softmax"].set_params(C=c).fit(Z, y)
         if len(present) == 2:  # one logit z for classes (a, b): logits (0, z) give softmax
             coef[present[1]], intercept[present[1]] = model.coef_[0], model.intercept_[0]
         else:
@@ -175,12 +161,10 @@ def _probe_at(c, Z, y, n_outputs, multilabel, weights, models) -> tuple[np.ndarr
         target = y[:, column]
         positives = target.mean()
         if 0 < positives < 1:
-            weight = 1.0 if weights is None else weights[column]
-
-            def make(weight=weight):
-                return _binary_probe(c, weight, Z.shape[1], seed)
-
-            model = _fit_at(models, column, c, make, Z, target)
+            if column not in models:
+                weight = 1.0 if weights is None else weights[column]
+                models[column] = _binary_probe(weight, Z.shape[1], seed)
+            model = models[column].set_params(C=c).fit(Z, target)
             coef[column], intercept[column] = model.coef_[0], model.intercept_[0]
         else:
             p = np.clip(positives, _PREVALENCE_CLIP, 1 - _PREVALENCE_CLIP)
@@ -257,13 +241,17 @@ def fit_linear_probe(
     scaler = StandardScaler().fit(train_features)
     Z = scaler.transform(train_features)
     has_valid = valid_features is not None
-    best, models = None, {"seed": random_state}
+    if has_valid:
+        valid_features = np.asarray(valid_features, dtype=np.float64)
+    best, models = None, {}
     for c in sorted(Cs) if has_valid else (PROBE_C_WITHOUT_VALIDATION,):
-        coef, intercept = _probe_at(c, Z, y_train, n_classes, multilabel, class_weights, models)
+        coef, intercept = _probe_at(
+            c, Z, y_train, n_classes, multilabel, class_weights, models, random_state
+        )
         coef, intercept = coef / scaler.scale_, intercept - (coef / scaler.scale_) @ scaler.mean_
         score = math.nan
         if has_valid:
-            logits = np.asarray(valid_features, dtype=np.float64) @ coef.T + intercept
+            logits = valid_features @ coef.T + intercept
             score = validation_score(y_valid, logits, multilabel=multilabel, metric=metric)
         if best is None or score > best.valid_score:
             best = LinearProbe(coef, intercept, float(c), score)

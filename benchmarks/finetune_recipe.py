@@ -24,6 +24,7 @@ import _protocol
 import numpy as np
 import physionet2020
 import torch
+from _progress import SampleProgress
 from tqdm.auto import tqdm
 
 from sk3kg import ECGClassifier, ThreeKGEmbedder
@@ -94,7 +95,8 @@ def run(variant, fraction, seed, X, y, embedder) -> dict:
     epochs = round(EPOCHS[fraction] * params.pop("epochs_factor", 1.0))
     clf = ECGClassifier(
         params.pop("embedder", embedder), max_epochs=epochs, precision="auto",
-        random_state=seed, **params,
+        random_state=seed, callbacks=[SampleProgress(f"  {variant}, {len(subset)} labelled")],
+        **params,
     )  # fmt: skip
     clf.fit(X["train"][subset], y["train"][subset], X_val=X["valid"][:half],
             y_val=y["valid"][:half])  # fmt: skip

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.validation import check_array
 from skorch.callbacks import Callback, LRScheduler
 from torch.optim.lr_scheduler import LambdaLR
 
@@ -172,6 +173,19 @@ def _probe_at(c, Z, y, n_outputs, multilabel, weights, models, seed) -> tuple[np
     return coef, intercept
 
 
+def _checked(features, y, features_name: str, y_name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Finite 2-D float64 features (scikit-learn's check, naming the array) and one label
+    row per embedding."""
+    features = check_array(features, dtype=np.float64, input_name=features_name)
+    y = check_array(y, ensure_2d=False, dtype=None, input_name=y_name)
+    if len(y) != len(features):
+        raise ValueError(
+            f"{y_name} has {len(y)} labels but {features_name} has {len(features)} "
+            "embeddings; pass one label (row) per embedding."
+        )
+    return features, y
+
+
 def fit_linear_probe(
     train_features,
     y_train,
@@ -234,15 +248,21 @@ def fit_linear_probe(
     >>> probe.coef.shape, probe.C, round(probe.valid_score, 2)  # ties: the smallest C
     ((2, 4), 0.01, 1.0)
     """
-    train_features = np.asarray(train_features, dtype=np.float64)
-    y_train = np.asarray(y_train)
+    train_features, y_train = _checked(train_features, y_train, "train_features", "y_train")
+    if (valid_features is None) != (y_valid is None):
+        raise ValueError("Pass valid_features and y_valid together, or neither.")
+    if valid_features is not None:
+        valid_features, y_valid = _checked(valid_features, y_valid, "valid_features", "y_valid")
+        if valid_features.shape[1] != train_features.shape[1]:
+            raise ValueError(
+                f"valid_features has {valid_features.shape[1]} features but train_features "
+                f"has {train_features.shape[1]}; embed both with the same encoder."
+            )
     if n_classes is None:
         n_classes = y_train.shape[1] if multilabel else int(y_train.max()) + 1
     scaler = StandardScaler().fit(train_features)
     Z = scaler.transform(train_features)
     has_valid = valid_features is not None
-    if has_valid:
-        valid_features = np.asarray(valid_features, dtype=np.float64)
     best, models = None, {}
     for c in sorted(Cs) if has_valid else (PROBE_C_WITHOUT_VALIDATION,):
         coef, intercept = _probe_at(

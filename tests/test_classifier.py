@@ -443,3 +443,20 @@ def test_an_embedder_whose_fit_failed_is_pretrained_again(data):
     embedder.n_leads_in_ = 12  # what a fit that raised after validation leaves behind
     clf = ECGClassifier(embedder, max_epochs=0, random_state=0).fit(X, y)
     assert clf.embedder_ is not embedder and len(clf.embedder_.history_) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((np.ones((10, 4)), np.zeros((9, 2))), "y_train has 9 labels but train_features has 10"),
+        ((np.full((10, 4), np.nan), np.zeros((10, 2))), "train_features contains NaN"),
+        ((np.ones((10, 4)), np.zeros((10, 2)), np.ones((5, 4))), "valid_features and y_valid"),
+        ((np.ones((10, 4)), np.zeros((10, 2)), np.ones((5, 3)), np.zeros((5, 2))), "3 features"),
+    ],
+    ids=["length", "nan", "valid-alone", "valid-width"],
+)
+def test_fit_linear_probe_names_bad_input(args, message):
+    from sk3kg import fit_linear_probe
+
+    with pytest.raises(ValueError, match=message):
+        fit_linear_probe(*args)

@@ -18,14 +18,6 @@ def has_minirocket() -> bool:
     return importlib.util.find_spec("aeon") is not None
 
 
-def segments(X: np.ndarray, n_segments: int) -> tuple[np.ndarray, np.ndarray]:
-    """Cut each record into ``n_segments`` adjacent crops; return them and their record ids."""
-    length = X.shape[2] // n_segments
-    crops = X[:, :, : n_segments * length].reshape(len(X), X.shape[1], n_segments, length)
-    crops = crops.transpose(0, 2, 1, 3).reshape(-1, X.shape[1], length)
-    return np.ascontiguousarray(crops), np.repeat(np.arange(len(X)), n_segments)
-
-
 def sample_schedule(budget: int, n_records: int) -> tuple[int, int]:
     """Epochs and records per epoch that spend a budget of ``budget`` training samples.
 
@@ -37,12 +29,24 @@ def sample_schedule(budget: int, n_records: int) -> tuple[int, int]:
     return max(1, round(budget / n_records)), n_records
 
 
-def embedder_for(method: str, config: dict, device: str, epochs: int) -> ThreeKGEmbedder:
+def crop_settings(method: str, config: dict, n_timepoints: int) -> dict:
+    """The embedder's crop parameters for ``method``: CMSC's adjacent halves of each record,
+    else ``config["crop"]`` seconds (None: whole records) at ``config["crop_placement"]``."""
+    if method == "cmsc":
+        return {"crop": n_timepoints // 2, "crop_placement": "adjacent"}
+    if config["crop"] is None or method == "random":
+        return {}
+    return {"crop": round(config["crop"] * config["fs"]),
+            "crop_placement": config["crop_placement"]}  # fmt: skip
+
+
+def embedder_for(method: str, config: dict, device: str, epochs: int, n_timepoints: int):
     """The ``ThreeKGEmbedder`` that pretrains ``method`` (or the untrained ``random``)."""
     common = {
         "max_epochs": epochs,
         "batch_size": config["batch_size"],
         "lr": config["lr"],
+        "lead_mode": config["lead_mode"],
         "width": config["width"],
         "depth": config["depth"],
         "temperature": config["temperature"],
@@ -50,6 +54,7 @@ def embedder_for(method: str, config: dict, device: str, epochs: int) -> ThreeKG
         "precision": config["precision"],
         "random_state": 0,
         "verbose": config["verbose"],
+        **crop_settings(method, config, n_timepoints),
     }
     common["callbacks"] = [SampleProgress(f"[{method}] pretraining")]
     if config.get("callbacks"):
@@ -62,7 +67,7 @@ def embedder_for(method: str, config: dict, device: str, epochs: int) -> ThreeKG
         "3kg-temporal": {"angle": 0.0, "scale": 1.0},
         "3kg-shared": {"lead_mode": "shared"},
         "simclr": {"augment": StandardAugment(fs=config["fs"])},
-        # CLOCS's CMSC: no augmentation; adjacent segments of a recording are positives.
+        # CLOCS's CMSC: no augmentation; two adjacent segments of a recording are positives.
         "cmsc": {"augment": identity},
         "random": {"max_epochs": 0},
     }
@@ -73,22 +78,14 @@ def pretrain_and_embed(method, config, X_train, splits_X, device):
     """Pretrain on the unlabelled training records; embed every split.
 
     Pretraining sees ``config["pretrain_records"]`` training records in all
-    (``sample_schedule``). With ``config["n_segments"] > 1`` (and always for
-    CMSC, at least 2), each
-    record is cut into adjacent crops; the crops of one record are positives of
-    each other during pretraining and a record's features are its crops' mean.
+    (``sample_schedule``), each giving its two views from windows of it
+    (``crop_settings``); a record's features are then the mean over its windows.
     """
-    n_segments = max(2, config["n_segments"]) if method == "cmsc" else config["n_segments"]
     epochs, n_records = sample_schedule(config["pretrain_records"], len(X_train))
     X_train = X_train[_draw(len(X_train), n_records, seed=0)]  # the same for every method
-    crops, groups = segments(X_train, n_segments)
-    embedder = embedder_for(method, config, device, epochs)
-    embedder.fit(crops, groups=groups if n_segments > 1 else None)
-    features = {}
-    for name, X in splits_X.items():
-        embedded = embedder.transform(segments(X, n_segments)[0])
-        features[name] = embedded.reshape(len(X), n_segments, -1).mean(axis=1)
-    return embedder, features
+    embedder = embedder_for(method, config, device, epochs, X_train.shape[2])
+    embedder.fit(X_train)
+    return embedder, {name: embedder.transform(X) for name, X in splits_X.items()}
 
 
 def minirocket_features(config: dict, X_train: np.ndarray, splits_X: dict) -> dict:
@@ -134,7 +131,7 @@ def classifier_scores(config, X, target, seed, device, fraction, embedder=None):
     """
     supervised = embedder is None
     if supervised:
-        size = {k: config[k] for k in ("width", "depth")}
+        size = {k: config[k] for k in ("lead_mode", "width", "depth")}
         embedder = ThreeKGEmbedder(max_epochs=0, **size, device=device, random_state=seed)
     stop = _draw(len(X["valid"]), config["stop_records"] or len(X["valid"]), seed=0)
     clf = ECGClassifier(

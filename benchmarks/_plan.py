@@ -7,7 +7,13 @@ estimate for the whole run's time left (``_progress.RunClock``).
 """
 
 import numpy as np
-from _methods import SELF_SUPERVISED, TRAINED_ON_LABELS, label_epochs, sample_schedule
+from _methods import (
+    SELF_SUPERVISED,
+    TRAINED_ON_LABELS,
+    crop_settings,
+    label_epochs,
+    sample_schedule,
+)
 from _protocol import COMPARISONS, runs
 
 from sk3kg import ECGClassifier, ThreeKGEmbedder
@@ -73,6 +79,12 @@ def _kilo(config: dict) -> float:
     return config["fs"] * config["duration"] / 1000
 
 
+def _view_kilo(method: str, config: dict) -> float:
+    """Kilosamples per view in pretraining: the crop's length, else the record's."""
+    crop = crop_settings(method, config, round(config["fs"] * config["duration"])).get("crop")
+    return _kilo(config) if crop is None else crop / 1000
+
+
 def _probe_seconds(method, config, n_labelled, n_classes, dim, class_sets) -> float:
     fits = sum(n_labelled[f] * len(seeds) for _, f, seeds in runs(method, class_sets, config))
     if dim <= 256:  # the solver _protocol._probe picks
@@ -127,7 +139,7 @@ def estimate(config: dict, sizes: dict, n_classes: int, class_sets: list, speed=
         seconds = 0.0
         if method in SELF_SUPERVISED:
             epochs, records = sample_schedule(config["pretrain_records"], sizes["train"])
-            seconds += epochs * records * kilo / rates["pretrain"]
+            seconds += epochs * records * _view_kilo(method, config) / rates["pretrain"]
         if method in (*SELF_SUPERVISED, "random"):
             seconds += n * kilo / rates["embed"]
         if method == "minirocket":
@@ -146,7 +158,12 @@ def estimate(config: dict, sizes: dict, n_classes: int, class_sets: list, speed=
 def _budget(method: str, config: dict, n_train: int) -> str:
     if method in SELF_SUPERVISED:
         epochs, records = sample_schedule(config["pretrain_records"], n_train)
-        return f"pretraining: {epochs} epoch(s) x {records:,} records"
+        crop = crop_settings(method, config, round(config["fs"] * config["duration"]))
+        views = "two views of the whole record"
+        if crop:
+            views = (f"views from {crop['crop_placement']} windows of "
+                     f"{crop['crop'] / config['fs']:g} s")  # fmt: skip
+        return f"pretraining: {epochs} epoch(s) x {records:,} records, {views}"
     if method in TRAINED_ON_LABELS:
         seeds = min(len(config["seeds"]), config["network_seeds"])
         epochs = ", ".join(f"{f:.0%}: {label_epochs(config, f)}" for f in config["fractions"])

@@ -73,12 +73,10 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def quick_data():
     """The quick preset's records, targets, split and pretrained 3KG encoder."""
+    X, y, config = physionet2020.preset_records("quick")
     args = physionet2020.parse_args([])
-    config = physionet2020.make_config(args)
     data = _data.load_data(args, config)
     split = _protocol.split_by_patient(data["targets"]["3kg"], data["patients"], 0)
-    X = {part: _data.signals(data["X"][index], config) for part, index in split.items()}
-    y = {part: data["targets"]["3kg"][index] for part, index in split.items()}
     out = physionet2020.RESULTS / "synthetic-quick"
     data["split_X"] = X
     _, encoder = physionet2020._cached("3kg", config, data, split, out)

@@ -75,7 +75,8 @@ def main(argv=None) -> int:
     runs = [(precision, seed) for seed in seeds for precision in ("32", "bf16")]
     aucs, seconds = {}, {"32": [], "bf16": []}
     for precision, seed in tqdm(runs, desc="pretraining", unit="run"):
-        embedder = _methods.embedder_for("3kg", {**config, "precision": precision}, "cpu", epochs)
+        settings = {**config, "precision": precision}
+        embedder = _methods.embedder_for("3kg", settings, "cpu", epochs, X["train"].shape[2])
         start = time.perf_counter()
         embedder.set_params(random_state=seed).fit(X["train"])
         seconds[precision].append(time.perf_counter() - start)

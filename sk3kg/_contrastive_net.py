@@ -1,10 +1,11 @@
 """The skorch net that runs contrastive pretraining, customised through skorch's hooks."""
 
+import numpy as np
 import torch
 from skorch import NeuralNet
 from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
-from torch.utils.data import DistributedSampler
+from torch.utils.data import DistributedSampler, Subset
 
 from ._distributed import (
     broadcast_buffers,
@@ -12,6 +13,7 @@ from ._distributed import (
     rank_and_world_size,
     wrap_data_parallel,
 )
+from ._groups import GroupBatchSampler
 from ._precision import MixedPrecisionMixin
 from ._seeding import derived_seed, seeded_weights
 
@@ -21,7 +23,10 @@ class ContrastiveNet(MixedPrecisionMixin, NeuralNet):
 
     ``y`` holds integer group ids (one per sample; the sample's own index
     when there are no groups); the criterion receives the projections of the
-    two views stacked, and the group ids.
+    two views stacked, and the group ids. With ``group_size > 1`` the training
+    batches keep ``group_size`` members of each group together
+    (:class:`~sk3kg.GroupBatchSampler`), so every sample meets positives of its
+    group; with ``crop``, each view starts from its own window of the record.
 
     Randomness comes from ``seed`` and leaves torch's global generator as it
     was: the weights from a reseeded fork of it, the augmentations from
@@ -48,6 +53,12 @@ class ContrastiveNet(MixedPrecisionMixin, NeuralNet):
         same call signature).
     augment : torch.nn.Module
         Called as ``augment(x, generator)`` to draw one view of a batch.
+    crop : sk3kg.augment.CropPair, default=None
+        Cuts the windows the two views start from; ``None`` starts both views
+        from the whole record.
+    group_size : int, default=1
+        Members of each group kept together in a training batch; 1 shuffles
+        the samples freely.
     seed : int
         Seeds the weight initialisation (without touching torch's global
         generator), the batch order and the augmentations.
@@ -73,8 +84,8 @@ class ContrastiveNet(MixedPrecisionMixin, NeuralNet):
     valid_generator_ : torch.Generator
         Draws the validation views, reseeded every epoch so that they are the
         same each epoch.
-    train_sampler_ : torch.utils.data.DistributedSampler or None
-        This process's shard of the samples while training distributed.
+    train_sampler_ : DistributedSampler, GroupBatchSampler or None
+        Orders the training samples while training distributed or by groups.
 
     See Also
     --------
@@ -124,6 +135,8 @@ class ContrastiveNet(MixedPrecisionMixin, NeuralNet):
         *args,
         augment,
         seed,
+        crop=None,
+        group_size=1,
         distributed=False,
         gather_negatives=True,
         precision="32",
@@ -131,6 +144,8 @@ class ContrastiveNet(MixedPrecisionMixin, NeuralNet):
     ):
         self.augment = augment
         self.seed = seed
+        self.crop = crop
+        self.group_size = group_size
         self.distributed = distributed
         self.gather_negatives = gather_negatives
         self.precision = precision
@@ -198,22 +213,29 @@ class ContrastiveNet(MixedPrecisionMixin, NeuralNet):
         dataset : torch.utils.data.Dataset
             The samples and their group ids.
         training : bool, default=False
-            Whether the loader is for training (shuffled; sharded across
-            processes with a ``DistributedSampler`` when ``distributed``).
+            Whether the loader is for training (shuffled; in batches of whole
+            group chunks when ``group_size > 1``; sharded across processes
+            when ``distributed``).
 
         Returns
         -------
         iterator : torch.utils.data.DataLoader
             Yields batches ``(Xi, groups)``.
         """
-        if not (training and self.distributed):
+        if not training or (self.group_size == 1 and not self.distributed):
             return super().get_iterator(dataset, training=training)
-        rank, world_size = rank_and_world_size()
+        rank, world_size = rank_and_world_size() if self.distributed else (0, 1)
+        kwargs = {"batch_size": self.batch_size, **self.get_params_for("iterator_train")}
+        kwargs.pop("shuffle", None)
+        if self.group_size > 1:
+            self.train_sampler_ = GroupBatchSampler(
+                _group_codes(dataset), kwargs.pop("batch_size"), self.group_size,
+                seed=self.seed + 3, num_replicas=world_size, rank=rank,
+            )  # fmt: skip
+            return self.iterator_train(dataset, batch_sampler=self.train_sampler_, **kwargs)
         self.train_sampler_ = DistributedSampler(
             dataset, num_replicas=world_size, rank=rank, shuffle=True, seed=self.seed
         )
-        kwargs = {"batch_size": self.batch_size, **self.get_params_for("iterator_train")}
-        kwargs.pop("shuffle", None)
         return self.iterator_train(dataset, sampler=self.train_sampler_, **kwargs)
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
@@ -252,7 +274,10 @@ class ContrastiveNet(MixedPrecisionMixin, NeuralNet):
         super().on_train_end(net, X=X, y=y, **kwargs)
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
-        """Reseed the validation views (and, when distributed, the training ones).
+        """Reseed the validation views; set the epoch of the training batches' order.
+
+        When distributed, the training views are reseeded from
+        ``(seed, epoch, rank)`` too.
 
         Parameters
         ----------
@@ -264,9 +289,10 @@ class ContrastiveNet(MixedPrecisionMixin, NeuralNet):
             Passed to :meth:`skorch.NeuralNet.on_epoch_begin`.
         """
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
-        if self.distributed:
-            epoch = len(self.history)
+        epoch = len(self.history)
+        if getattr(self, "train_sampler_", None) is not None:
             self.train_sampler_.set_epoch(epoch)
+        if self.distributed:
             self.train_generator_.manual_seed(derived_seed(self.seed, epoch, self.rank))
         # The same validation views every epoch, so the valid loss is comparable.
         self.valid_generator_.manual_seed(self.seed + 2)
@@ -287,7 +313,8 @@ class ContrastiveNet(MixedPrecisionMixin, NeuralNet):
             The first views of the batch, then the second views.
         """
         x = to_tensor(Xi, device=self.device)
-        views = torch.cat([self.augment_(x, generator), self.augment_(x, generator)])
+        first, second = (x, x) if self.crop is None else self.crop(x, generator)
+        views = torch.cat([self.augment_(first, generator), self.augment_(second, generator)])
         return self.infer(views)
 
     def train_step_single(self, batch, **fit_params):
@@ -361,3 +388,12 @@ class ContrastiveNet(MixedPrecisionMixin, NeuralNet):
                 groups = torch.arange(n, device=y_pred.device) + self.rank * n
             y_pred, groups = gather_views(y_pred, groups)
         return self.criterion_(y_pred, groups)
+
+
+def _group_codes(dataset) -> np.ndarray:
+    """The group codes of a dataset's samples (of the subset of one a split took)."""
+    if isinstance(dataset, Subset):
+        return _group_codes(dataset.dataset)[np.asarray(dataset.indices)]
+    # A SignalDataset's codes; skorch's Dataset (``net.fit(X, groups)``) holds them as y.
+    codes = getattr(dataset, "codes", getattr(dataset, "y", None))
+    return np.arange(len(dataset)) if codes is None else np.asarray(codes)

@@ -26,14 +26,16 @@ from ._callbacks import (
 from ._contrastive_net import ContrastiveNet
 from ._data import SignalDataset
 from ._distributed import join_process_group, local_device, rank_and_world_size, resolve_device
+from ._groups import check_group_sizes
 from ._inference import forward_in_batches
 from ._onnx import OnnxExportMixin
 from ._precision import PRECISIONS, resolve_precision
 from ._pretrained import PretrainedMixin
 from ._seeding import draw_seed
 from ._signals import check_groups, validate_signals
-from .augment import ThreeKGAugment
-from .nn import ENCODER_SIZE, ContrastiveModel, NTXentLoss, build_encoder
+from .augment import CropPair, ThreeKGAugment
+from .augment._crop import PLACEMENTS, check_crop_length
+from .nn import ENCODER_SIZE, ContrastiveModel, NTXentLoss, WindowMean, build_encoder
 from .nn._pretrained import load_state_strictly
 from .vcg import resolve_leads
 
@@ -115,6 +117,29 @@ class ThreeKGEmbedder(
         :class:`~sk3kg.augment.StandardAugment` for a SimCLR baseline. When
         given, ``angle``, ``scale``, ``mask_ratio``, ``augment_mode``,
         ``rotation_order`` and ``scale_law`` are ignored.
+    crop : int, default=None
+        Length, in time steps, of the windows the two views start from: each
+        view is its own random window of the record, then augmented, so the
+        two views of a pair come from different moments of the record (the
+        3KG authors' 5-s crops). ``transform`` then embeds a record as the
+        mean over its windows of this length (see ``crop_stride``). ``None``
+        gives both views the whole record. (A length in time steps: the
+        embedder does not know the sampling rate; 500 is 5 s at 100 Hz.)
+    crop_placement : {"random", "adjacent", "same"}, default="random"
+        ``"random"``: the two windows start at independent random positions
+        (they may overlap). ``"adjacent"``: the second window starts where the
+        first ends (CMSC's adjacent segments; records need ``2 * crop`` steps).
+        ``"same"``: both views start from one random window.
+    crop_stride : int, default=None
+        Steps between the windows ``transform`` averages over, ``None`` for
+        ``crop`` (non-overlapping); a last window ends at the record's end
+        when the others do not reach it (:func:`sk3kg.nn.window_starts`).
+    group_size : int, default=2
+        When ``fit`` gets ``groups``: members of a group put together in each
+        training batch (:class:`~sk3kg.GroupBatchSampler`), so every sample
+        meets at least ``group_size - 1`` positives of its group. Every group
+        needs that many members. ``1`` shuffles freely (members of a group
+        then meet only by chance).
     leads : "standard" or list of str, default="standard"
         Names of the input's rows. 3KG's spatial augmentation needs I, II and
         V1-V6; other lead sets train with ``angle=0, scale=1`` (masking only).
@@ -272,6 +297,10 @@ class ThreeKGEmbedder(
         "rotation_order": [StrOptions({"random", "xyz"})],
         "scale_law": [StrOptions({"reciprocal", "uniform"})],
         "augment": [None, HasMethods(["forward"])],
+        "crop": [None, Interval(Integral, 1, None, closed="left")],
+        "crop_placement": [StrOptions(set(PLACEMENTS))],
+        "crop_stride": [None, Interval(Integral, 1, None, closed="left")],
+        "group_size": [Interval(Integral, 1, None, closed="left")],
         "leads": [StrOptions({"standard"}), list, tuple],
         "lead_mode": [StrOptions({"channels", "shared"})],
         "width": [Interval(Integral, 1, None, closed="left")],
@@ -307,6 +336,10 @@ class ThreeKGEmbedder(
         rotation_order="random",
         scale_law="reciprocal",
         augment=None,
+        crop=None,
+        crop_placement="random",
+        crop_stride=None,
+        group_size=2,
         leads="standard",
         lead_mode="channels",
         width=16,
@@ -338,6 +371,10 @@ class ThreeKGEmbedder(
         self.rotation_order = rotation_order
         self.scale_law = scale_law
         self.augment = augment
+        self.crop = crop
+        self.crop_placement = crop_placement
+        self.crop_stride = crop_stride
+        self.group_size = group_size
         self.leads = leads
         self.lead_mode = lead_mode
         self.width = width
@@ -378,8 +415,9 @@ class ThreeKGEmbedder(
             embedder works inside a supervised Pipeline).
         groups : array-like of shape (n_samples,), default=None
             Group ids (recording or patient). Views of samples that share a
-            group are positives of each other; ``None`` makes only the two
-            views of one sample positives.
+            group are positives of each other, and each training batch holds
+            ``group_size`` members of every group it draws; ``None`` makes
+            only the two views of one sample positives.
 
         Returns
         -------
@@ -394,11 +432,13 @@ class ThreeKGEmbedder(
                 f"Got {n_samples} sample; contrastive pretraining needs at least 2 "
                 "samples (the other samples are the negatives)."
             )
+        self._check_crop(self.n_timepoints_in_, fitting=True)
         codes = self._encode_groups(groups, n_samples)
         distributed = self.distributed is not False and join_process_group(
             required=self.distributed is True
         )
-        net = self._build_net(draw_seed(self.random_state), n_samples, distributed)
+        group_size = 1 if groups is None else self.group_size
+        net = self._build_net(draw_seed(self.random_state), n_samples, distributed, group_size)
         net.initialize()
         if previous is not None:
             _load_warm_start(net, previous)
@@ -413,6 +453,10 @@ class ThreeKGEmbedder(
     def transform(self, X):
         """Embed ECGs with the trained encoder (no projection head).
 
+        With ``crop``, a record's embedding is the mean of the embeddings of
+        its windows of ``crop`` steps, every ``crop_stride`` steps (the way the
+        3KG authors and the PTB-XL benchmark evaluate crop-trained encoders).
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_leads, n_timepoints) or Dataset
@@ -426,8 +470,10 @@ class ThreeKGEmbedder(
         """
         check_is_fitted(self, "net_")
         reader, streamed = self._validate_signals(X, reset=False)
+        self._check_crop(self.n_timepoints_in_, fitting=False)
         dataset = SignalDataset(reader, check_finite=streamed)
-        embeddings = forward_in_batches(self.net_, self.encoder_, dataset, self.embedding_dim_)
+        embeddings = forward_in_batches(self.net_, self._embedding_module(), dataset,
+                                        self.embedding_dim_)  # fmt: skip
         _check_embeddings(embeddings)
         return embeddings
 
@@ -458,7 +504,9 @@ class ThreeKGEmbedder(
         tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
 
-    def _build_net(self, seed: int, n_samples: int, distributed: bool) -> ContrastiveNet:
+    def _build_net(
+        self, seed: int, n_samples: int, distributed: bool, group_size: int = 1
+    ) -> ContrastiveNet:
         leads = resolve_leads(self.leads)
         device = resolve_device(self.device)
         # Only one process of a distributed run prints and writes checkpoints.
@@ -471,6 +519,8 @@ class ThreeKGEmbedder(
             _contrastive_model,
             augment=augment,
             seed=seed,
+            crop=None if self.crop is None else CropPair(self.crop, self.crop_placement),
+            group_size=group_size,
             distributed=distributed,
             gather_negatives=self.gather_negatives,
             **{f"module__{k}": getattr(self, k) for k in _MODEL_SIZE},
@@ -534,14 +584,35 @@ class ThreeKGEmbedder(
         n_leads = len(resolve_leads(self.leads)) if reset else self.n_leads_in_
         return validate_signals(self, X, n_leads=n_leads, min_length=2**self.n_stages, reset=reset)
 
+    def _check_crop(self, n_timepoints: int, *, fitting: bool) -> None:
+        """Refuse a crop the records cannot hold, or shorter than the encoder takes."""
+        if self.crop is None:
+            return
+        adjacent = fitting and self.crop_placement == "adjacent"
+        check_crop_length(self.crop, n_timepoints, needed=2 if adjacent else 1)
+        if self.crop < 2**self.n_stages:
+            raise ValueError(
+                f"crop={self.crop} is shorter than the encoder's minimum of "
+                f"{2**self.n_stages} time steps (2 ** n_stages); raise crop or lower n_stages."
+            )
+
     def _encode_groups(self, groups, n_samples: int) -> np.ndarray:
         if groups is None:
             return np.arange(n_samples)
-        return np.unique(check_groups(groups, n_samples), return_inverse=True)[1].reshape(-1)
+        names, codes = np.unique(check_groups(groups, n_samples), return_inverse=True)
+        codes = codes.reshape(-1)
+        check_group_sizes(codes, self.group_size, names)
+        return codes
+
+    def _embedding_module(self) -> torch.nn.Module:
+        """The encoder as ``transform`` applies it: over windows when pretrained on crops."""
+        if self.crop is None:
+            return self.encoder_
+        return WindowMean(self.encoder_, self.crop, self.crop_stride)
 
     def _onnx_module(self) -> tuple[torch.nn.Module, list[str]]:
-        """The network ``export_onnx`` writes: the encoder, whose output is the embedding."""
-        return self.encoder_, ["embedding"]
+        """The network ``export_onnx`` writes: what ``transform`` applies, output the embedding."""
+        return self._embedding_module(), ["embedding"]
 
     def _onnx_leads(self) -> list[str]:
         """Names of the exported model's input rows, in order."""

@@ -37,11 +37,13 @@ def fitted(signals):
     return ThreeKGEmbedder(**SMALL).fit(signals)
 
 
-@pytest.fixture(scope="module", params=["channels", "shared"])
+@pytest.fixture(scope="module", params=["channels", "shared", "cropped"])
 def exported(request, signals, fitted, tmp_path_factory):
-    """An embedder of each lead mode, and the file it exported at 500 Hz."""
+    """An embedder of each lead mode (and one pretrained on crops), and its file at 500 Hz."""
     if request.param == "channels":
         embedder = fitted
+    elif request.param == "cropped":  # exports the mean over overlapping windows
+        embedder = ThreeKGEmbedder(crop=40, crop_stride=12, **SMALL).fit(signals)
     else:
         embedder = ThreeKGEmbedder(lead_mode=request.param, **SMALL).fit(signals)
     path = tmp_path_factory.mktemp(request.param) / "embedder.onnx"

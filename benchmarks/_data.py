@@ -1,10 +1,12 @@
-"""Where the study's records come from: the simulator, PhysioNet 2020 and 2021, PTB-XL.
+"""Where the study's records come from: the simulator, PhysioNet 2020 and 2021, PTB-XL;
+and, for pretraining only, MIMIC-IV-ECG (unlabelled).
 
 ``load_data`` gives the records a method is evaluated on, with their labels per class
 set and their split; ``load_pool`` the unlabelled records it is pretrained on when
 that is another dataset (``--pretrain-data``). Records of a pool that are also in the
 evaluation's validation or test split (PhysioNet 2021 holds the 2020 records, and both
-hold PTB-XL's as ``HR*``) are left out of pretraining.
+hold PTB-XL's as ``HR*``) are left out of pretraining. MIMIC-IV-ECG's patients are
+none of theirs (another hospital), so none of its records is left out.
 """
 
 from pathlib import Path
@@ -14,11 +16,13 @@ import numpy as np
 from sk3kg.datasets import (
     PTBXL_TASKS,
     code_to_index,
+    fetch_mimic_iv_ecg,
     fetch_physionet2020,
     fetch_physionet2021,
     fetch_ptbxl,
     get_class_set,
     get_data_home,
+    load_mimic_iv_ecg,
     load_physionet2020,
     load_physionet2021,
     load_ptbxl,
@@ -27,18 +31,23 @@ from sk3kg.datasets import (
 )
 
 DATASETS = ("synthetic", "physionet2020", "physionet2021", "ptbxl")
+# Datasets that can only be pretrained on: they carry no diagnosis labels.
+POOLS = (*DATASETS, "mimic-iv-ecg")
 # Records in each real dataset and classes of each PTB-XL task, for --plan before
 # anything is loaded.
-SIZES = {"physionet2020": 43_101, "physionet2021": 88_253, "ptbxl": 21_799}
+SIZES = {"physionet2020": 43_101, "physionet2021": 88_253, "ptbxl": 21_799,
+         "mimic-iv-ecg": 800_035}  # fmt: skip
 PTBXL_TASK_SIZES = {"all": 71, "diagnostic": 44, "subdiagnostic": 23, "superdiagnostic": 5,
                     "form": 19, "rhythm": 12}  # fmt: skip
 _FOLDERS = {"physionet2020": ("physionet2020", "1.0.2", "training"),
             "physionet2021": ("physionet2021", "1.0.3", "training"),
-            "ptbxl": ("ptbxl", "1.0.3", "")}  # fmt: skip
+            "ptbxl": ("ptbxl", "1.0.3", ""),
+            "mimic-iv-ecg": ("mimic-iv-ecg", "1.0", "")}  # fmt: skip
 _NAMES = {"synthetic": "embedded synthetic data (sk3kg.datasets.make_synthetic_ecgs)",
           "physionet2020": "PhysioNet/CinC 2020 training data",
           "physionet2021": "PhysioNet/CinC 2021 training data",
-          "ptbxl": "PTB-XL 1.0.3"}  # fmt: skip
+          "ptbxl": "PTB-XL 1.0.3",
+          "mimic-iv-ecg": "MIMIC-IV-ECG 1.0"}  # fmt: skip
 
 
 def root(name: str, data_home) -> Path:
@@ -83,6 +92,12 @@ def _bunch(name: str, config: dict, classes: str, data_home, download: bool):
     """The dataset's Bunch at the run's rate and length, downloaded first if asked."""
     if name == "synthetic":
         return _simulated(config, classes, data_home)
+    if name == "mimic-iv-ecg":  # as many records as pretraining sees, at most
+        kwargs = {"fs": config["fs"], "duration": config["duration"],
+                  "n_records": min(config["pretrain_records"], SIZES[name])}  # fmt: skip
+        if download:
+            return fetch_mimic_iv_ecg(data_home=data_home, **kwargs)
+        return load_mimic_iv_ecg(root(name, data_home), data_home=data_home, **kwargs)
     if name == "ptbxl":
         kwargs = {"fs": config["fs"], "task": classes}
         if download:

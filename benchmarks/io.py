@@ -9,12 +9,16 @@ read at 100 Hz from ``records100/`` and at 500 Hz from ``records500/``):
   :func:`sk3kg.datasets.load_ptbxl` call, which parses, resamples and writes the cache;
 - seconds of a second call, which returns the cached memory map;
 - peak resident memory while caching, of the loading process and of it together with
-  its worker processes (sampled every 20 ms from ``/proc``, Linux only).
+  its worker processes (sampled every 20 ms from ``/proc``, Linux only);
+- with ``--layout folder``, :func:`sk3kg.datasets.load_wfdb_folder` on the PTB-XL-layout
+  records at 500 Hz, against :func:`wfdb.rdrecord` called in a plain loop over the same
+  records in the same process (the baseline a user would write), as a ratio.
 
 Each load runs in a fresh process so that its peak memory is its own. Usage::
 
     python benchmarks/io.py --n-records 10000 --fs 500 250 --n-jobs 1 2
     python benchmarks/io.py --layout ptbxl --ptbxl-records 21799
+    python benchmarks/io.py --layout folder --ptbxl-records 2000 --n-jobs 1 2
     python benchmarks/io.py --quick  # both layouts, 200 records each, in under a minute
 """
 
@@ -165,12 +169,25 @@ def _run_load(layout: str, folder: Path, fs: float, n_jobs: int, home: Path) -> 
     return {**json.loads(out.strip().splitlines()[-1]), "peak_tree_rss": peak}
 
 
+def _rdrecord_loop(folder: str) -> float:
+    """Records per second of wfdb.rdrecord in a plain loop over every header below folder."""
+    import wfdb
+
+    headers = sorted(Path(folder).rglob("*.hea"))
+    start = time.perf_counter()
+    for header in headers:
+        wfdb.rdrecord(str(header.with_suffix("")))
+    return len(headers) / (time.perf_counter() - start)
+
+
 def _load_child(layout: str, folder: str, fs: float, n_jobs: int, home: str) -> None:
     import warnings
 
-    from sk3kg.datasets import load_physionet2020, load_ptbxl
+    from sk3kg.datasets import load_physionet2020, load_ptbxl, load_wfdb_folder
 
-    load = load_ptbxl if layout == "ptbxl" else load_physionet2020
+    load = {"ptbxl": load_ptbxl, "challenge": load_physionet2020,
+            "folder": load_wfdb_folder}[layout]  # fmt: skip
+    baseline = _rdrecord_loop(folder) if layout == "folder" else None
     warnings.simplefilter("ignore")  # the real sample has two records with flat leads
     before = _rss_bytes("self", "VmHWM")
     start = time.perf_counter()
@@ -183,7 +200,8 @@ def _load_child(layout: str, folder: str, fs: float, n_jobs: int, home: str) -> 
     assert isinstance(warm.data, np.memmap) and warm.data.shape == cold.data.shape
     print(json.dumps({"n": len(cold.record_ids), "shape": list(cold.data.shape),
                       "cold_seconds": cold_seconds, "reload_seconds": reload_seconds,
-                      "import_rss": before, "peak_main_rss": peak}))  # fmt: skip
+                      "import_rss": before, "peak_main_rss": peak,
+                      "rdrecord_per_second": baseline}))  # fmt: skip
 
 
 def _report(name: str, fs: float, r: dict) -> None:
@@ -195,6 +213,12 @@ def _report(name: str, fs: float, r: dict) -> None:
         f"peak RSS {r['peak_main_rss'] / gib:.2f} GiB (after imports "
         f"{r['import_rss'] / gib:.2f}), with workers {r['peak_tree_rss'] / gib:.2f} GiB"
     )
+    if r.get("rdrecord_per_second"):
+        rate = r["n"] / r["cold_seconds"]
+        print(
+            f"{'':>26}   wfdb.rdrecord loop {r['rdrecord_per_second']:7.0f} rec/s; "
+            f"load_wfdb_folder / loop: {rate / r['rdrecord_per_second']:.2f} x"
+        )
 
 
 def _datasets(tmp: Path, args: argparse.Namespace) -> list[tuple[str, str, Path, list]]:
@@ -207,18 +231,22 @@ def _datasets(tmp: Path, args: argparse.Namespace) -> list[tuple[str, str, Path,
         generate(tmp / "generated", args.n_records)
         print(f"wrote {args.n_records} challenge records in {time.perf_counter() - start:.1f} s")
         datasets.append(("generated", "challenge", tmp / "generated", args.fs))
-    if args.layout in ("ptbxl", "both"):
+    if args.layout in ("ptbxl", "both", "folder"):
         start = time.perf_counter()
         generate_ptbxl(tmp / "ptbxl", args.ptbxl_records)
         print(f"wrote {args.ptbxl_records} PTB-XL records (100 and 500 Hz) in "
               f"{time.perf_counter() - start:.1f} s")  # fmt: skip
+    if args.layout in ("ptbxl", "both"):
         datasets.append(("PTB-XL layout", "ptbxl", tmp / "ptbxl", [100.0, 500.0]))
+    if args.layout == "folder":
+        datasets.append(("WFDB folder", "folder", tmp / "ptbxl" / "records500", [500.0]))
     return datasets
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--layout", choices=["challenge", "ptbxl", "both"], default="both")
+    parser.add_argument("--layout", choices=["challenge", "ptbxl", "both", "folder"],
+                        default="both")  # fmt: skip
     parser.add_argument("--n-records", type=int, default=10_000)
     parser.add_argument("--ptbxl-records", type=int, default=2_000,
                         help="each read at 100 Hz (records100/) and 500 Hz")  # fmt: skip

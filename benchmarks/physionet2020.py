@@ -120,9 +120,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--pretrain-data",
-        choices=_data.DATASETS,
+        choices=_data.POOLS,
         default=None,
-        help="pretrain on this dataset instead (default: --data's training split)",
+        help="pretrain on this dataset instead (default: --data's training split); "
+        "mimic-iv-ecg: its first --pretrain-records records",
     )
     parser.add_argument("--data-home", default=None, help="default: $SK3KG_DATA or ~/sk3kg_data")
     parser.add_argument("--download", action="store_true", help="fetch the real data if missing")
@@ -352,7 +353,9 @@ def compare_methods(test_scores, data, split, baseline="3kg", methods=None, n_re
 PROTOCOL = (
     "Protocol: patient-grouped 8/1/1 split of a 10-fold StratifiedGroupKFold (stratified on "
     "each record's rarest class; PTB-XL: its folds 1-8 / 9 / 10). Each method is pretrained "
-    "once on the unlabelled training split, for a budget of `pretrain_records` samples. For "
+    "once on the unlabelled training split, for a budget of `pretrain_records` samples, each "
+    "view from its own random window of `crop` seconds (CMSC: the two adjacent halves of a "
+    "record), a record's features the mean over its non-overlapping windows. For "
     "each label fraction and seed, the labelled subset is one random positive record of every "
     "class present in the training split plus uniformly drawn records up to the fraction (at "
     "100 % one subset, fitted once); a linear probe (standardised features, one-vs-rest "
@@ -401,8 +404,14 @@ def _plan_data(args, config) -> dict:
     pool = config["pretrain_data"]
     if pool and pool != name:
         m = config["n_records"] if pool == "synthetic" else _data.SIZES[pool]
+        if pool == "mimic-iv-ecg":
+            m = min(m, config["pretrain_records"])
+            held_out = ("none of its patients is in the evaluation's data (another hospital), "
+                        "so no record is left out")  # fmt: skip
+        else:
+            held_out = "less any in the evaluation's validation or test split"
         data["pretrain_data"] = {"name": pool, "n_records": m}
-        data["description"] += f"; pretraining on {pool}: {m:,} records (less any in the test)"
+        data["description"] += f"; pretraining on {pool}: {m:,} records ({held_out})"
     return data
 
 

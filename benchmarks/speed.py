@@ -29,6 +29,7 @@ import torch
 from scipy.spatial.transform import Rotation
 
 from sk3kg import ThreeKGEmbedder
+from sk3kg._precision import cpu_has_native_bf16
 from sk3kg.augment import ThreeKGAugment
 from sk3kg.nn import ContrastiveModel, NTXentLoss, build_encoder
 from sk3kg.vcg import DOWER, INVERSE_DOWER, STANDARD_LEADS
@@ -229,6 +230,10 @@ def main(argv=None):
                 f"  {size_width:5d} {size_depth:5d}  {precision:>9}  {train:9.0f} "
                 f"({train / base_train:4.2f} x)          {infer:7.0f} ({infer / base_infer:4.2f} x)"
             )
+
+    if torch.device(args.device).type == "cpu" and not cpu_has_native_bf16():
+        print("  this CPU has no native bfloat16 (AVX-512 BF16, AMX, Arm BF16): the bf16 rows "
+              'are emulated; precision="auto" trains in float32 here')  # fmt: skip
 
     n, length, epochs, batch_size, repeats = sizes["fit"]
     fit_time, bare_time = bench_overhead(n, length, epochs, batch_size, width, depth, repeats)

@@ -11,6 +11,7 @@ import os
 
 import torch
 import torch.distributed as dist
+import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 
 _LAUNCHER_VARIABLES = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
@@ -115,10 +116,21 @@ def gather_views(
     ``projections`` stacks the first then the second views of this process's
     ``n`` samples; the result stacks the first views of all processes, then
     their second views, so every process contrasts against the global batch.
+    Processes may hold batches of different sizes (the group-aware batches do):
+    each is padded to the largest for the collective, and the padding dropped.
     """
     n = projections.shape[0] // 2
-    gathered = _AllGather.apply(projections.reshape(2, n, -1))  # (world, 2, n, dim)
-    projections = gathered.transpose(0, 1).reshape(-1, gathered.shape[-1])
-    group_parts = [torch.empty_like(groups) for _ in range(dist.get_world_size())]
-    dist.all_gather(group_parts, groups.contiguous())
-    return projections, torch.cat(group_parts)
+    world_size = dist.get_world_size()
+    sizes = [torch.zeros(1, dtype=torch.long, device=groups.device) for _ in range(world_size)]
+    dist.all_gather(sizes, torch.tensor([n], dtype=torch.long, device=groups.device))
+    sizes = [int(size) for size in sizes]
+    padding = max(sizes) - n
+    views = F.pad(projections.reshape(2, n, -1), (0, 0, 0, padding))
+    gathered = _AllGather.apply(views)  # (world, 2, largest n, dim)
+    parts = [gathered[rank, :, :size] for rank, size in enumerate(sizes)]
+    projections = torch.cat(parts, dim=1).reshape(-1, gathered.shape[-1])
+    padded_groups = F.pad(groups, (0, padding), value=-1)
+    group_parts = [torch.empty_like(padded_groups) for _ in range(world_size)]
+    dist.all_gather(group_parts, padded_groups.contiguous())
+    return projections, torch.cat([part[:size] for part, size in zip(group_parts, sizes,
+                                                                      strict=True)])  # fmt: skip

@@ -49,9 +49,39 @@ if rank == 0:
 """
 
 
-def _torchrun(tmp_path, n_processes: int) -> subprocess.CompletedProcess:
+# Groups of 3 samples, fitted on two processes: each rank writes the samples of its batches.
+GROUPED_SCRIPT = """
+import json, os, sys
+import numpy as np, torch
+from skorch.callbacks import Callback
+from sk3kg import ThreeKGEmbedder
+
+class Batches(Callback):
+    def initialize(self):
+        self.seen = []
+        return self
+    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
+        if training:
+            self.seen.append(np.asarray(batch[1]).tolist())
+
+torch.set_num_threads(1)
+data, out = sys.argv[1], sys.argv[2]
+X = np.load(data)
+groups = np.arange(len(X)) // 3
+embedder = ThreeKGEmbedder(
+    width=4, depth=1, max_epochs=2, batch_size=6, random_state=0, callbacks=[Batches()],
+).fit(X, groups=groups)
+rank = torch.distributed.get_rank()
+batches = dict(embedder.net_.callbacks_)["Batches"].seen
+torch.save(embedder.net_.module_.state_dict(), os.path.join(out, f"weights{rank}.pt"))
+with open(os.path.join(out, f"batches{rank}.json"), "w") as file:
+    json.dump(batches, file)
+"""
+
+
+def _torchrun(tmp_path, n_processes: int, script_text: str = RANK_SCRIPT):
     script = tmp_path / "pretrain.py"
-    script.write_text(RANK_SCRIPT, encoding="utf-8")
+    script.write_text(script_text, encoding="utf-8")
     command = [
         *(sys.executable, "-m", "torch.distributed.run", "--standalone"),
         *("--nproc-per-node", str(n_processes)),
@@ -82,6 +112,17 @@ def two_process_run(tmp_path_factory):
     assert result.returncode == 0, result.stderr[-3000:]
     reports = [json.loads((tmp_path / f"report{r}.json").read_text()) for r in range(2)]
     return tmp_path, ecgs, result, reports
+
+
+@pytest.fixture(scope="module")
+def grouped_run(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("ddp-groups")
+    ecgs = vcg_to_ecg(smooth_vcg(np.random.default_rng(0), 27, 128)).astype(np.float32)
+    np.save(tmp_path / "ecgs.npy", ecgs)
+    result = _torchrun(tmp_path, n_processes=2, script_text=GROUPED_SCRIPT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    batches = [json.loads((tmp_path / f"batches{r}.json").read_text()) for r in range(2)]
+    return tmp_path, batches
 
 
 def test_two_processes_train_on_half_the_samples_each(two_process_run):
@@ -117,3 +158,22 @@ def test_the_distributed_result_loads_and_embeds_in_one_process(two_process_run)
     embedder = joblib.load(tmp_path / "embedder.joblib")
     assert not dist.is_initialized()
     np.testing.assert_array_equal(embedder.transform(ecgs), np.load(tmp_path / "embeddings.npy"))
+
+
+def test_grouped_batches_keep_groups_together_on_every_rank(grouped_run):
+    """The group-aware sampler under torchrun: each rank's batches hold whole group chunks,
+    the ranks share every epoch's samples and run as many batches."""
+    _, batches = grouped_run
+    assert len(batches[0]) == len(batches[1])
+    for rank in batches:
+        for codes in rank:
+            assert np.bincount(codes)[codes].min() >= 2, codes
+    first_epoch = [code for rank in batches for codes in rank[: len(rank) // 2] for code in codes]
+    assert set(first_epoch) == set(range(9))
+
+
+def test_grouped_ranks_end_with_identical_weights(grouped_run):
+    tmp_path = grouped_run[0]
+    weights = [torch.load(tmp_path / f"weights{r}.pt") for r in range(2)]
+    for name, tensor in weights[0].items():
+        assert torch.equal(tensor, weights[1][name]), name

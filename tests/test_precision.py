@@ -1,5 +1,7 @@
 """Mixed precision: bfloat16 (and float16 on CUDA) computes, float32 keeps."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -93,3 +95,27 @@ def test_mixed_precision_trains_on_cuda(X, precision):
 def test_a_float16_overflow_stops_fit_naming_epoch_and_batch(X):
     with pytest.raises(ValueError, match="Training diverged: .* epoch 1, batch"):
         ThreeKGEmbedder(max_epochs=1, precision="16", device="cuda", **TINY).fit(X * 1e6)
+
+
+ZEN3_FLAGS = "flags\t\t: fpu vme sse sse2 avx avx2 fma bmi2 sha_ni vaes vpclmulqdq\n"
+AMX_FLAGS = "flags\t\t: fpu sse2 avx2 avx512f avx512_bf16 amx_bf16 amx_tile\n"
+
+
+@pytest.mark.parametrize("flags, native", [(ZEN3_FLAGS, False), (AMX_FLAGS, True)])
+def test_bf16_on_a_cpu_without_native_support_warns_and_names_the_fix(
+    flags, native, tmp_path, monkeypatch
+):
+    """A simulated /proc/cpuinfo: an AMD Zen 3 has no bfloat16 flags, a Xeon with AMX has."""
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\n" + flags)
+    monkeypatch.setattr("sk3kg._precision._CPUINFO", cpuinfo)
+    monkeypatch.setattr("sys.platform", "linux")
+    assert cpu_has_native_bf16() is native
+    assert resolve_precision("auto", "cpu") == ("bf16" if native else "32")
+    if native:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            resolve_precision("bf16", "cpu")
+    else:
+        with pytest.warns(UserWarning, match='without native bfloat16.*precision="auto".*"32"'):
+            assert resolve_precision("bf16", "cpu") == "bf16"

@@ -15,6 +15,12 @@ in mV), ``target``, ``target_names`` and ``DESCR``, the signals cached under
   :func:`load_ptbxl`, with the six label sets of its benchmark (:data:`PTBXL_TASKS`)
   and its recommended split (:func:`ptbxl_split`).
 
+Any other folder of WFDB records (a hospital's export, another PhysioNet database)
+loads with :func:`load_wfdb_folder`, into the same cached arrays; **MIMIC-IV-ECG**
+(800,035 unlabelled records, for pretraining) with :func:`fetch_mimic_iv_ecg` and
+:func:`load_mimic_iv_ecg`, which keep each record's subject (``groups``) and machine
+report.
+
 The **simulator**, :func:`make_synthetic_ecgs`, draws labelled records with the
 challenge's diagnoses and needs no download. The challenges' label tables are plain
 data: scored SNOMED CT codes of each year (:data:`SCORED_CODES`,
@@ -50,6 +56,8 @@ from ._challenge._tables import (
     code_to_index,
     get_class_set,
 )
+from ._folder import load_wfdb_folder
+from ._mimic import MIMIC_IV_ECG_URL, fetch_mimic_iv_ecg, load_mimic_iv_ecg
 from ._ptbxl._fetch import PTBXL_URL, fetch_ptbxl
 from ._ptbxl._labels import PTBXL_TASKS
 from ._ptbxl._load import load_ptbxl
@@ -61,6 +69,7 @@ __all__ = [
     "CLASS_SETS",
     "CLASS_SUBGROUPS",
     "EQUIVALENT_CODES",
+    "MIMIC_IV_ECG_URL",
     "NORMAL_CODE",
     "PHYSIONET2020_URL",
     "PHYSIONET2021_URL",
@@ -75,14 +84,17 @@ __all__ = [
     "challenge_weights",
     "class_prevalence",
     "code_to_index",
+    "fetch_mimic_iv_ecg",
     "fetch_physionet2020",
     "fetch_physionet2021",
     "fetch_ptbxl",
     "get_class_set",
     "get_data_home",
+    "load_mimic_iv_ecg",
     "load_physionet2020",
     "load_physionet2021",
     "load_ptbxl",
+    "load_wfdb_folder",
     "make_synthetic_ecgs",
     "ptbxl_split",
     "write_physionet2020",

@@ -12,6 +12,7 @@ so that no more than a few batches of signals are ever in memory.
 from __future__ import annotations
 
 import hashlib
+import os
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -22,7 +23,26 @@ from tqdm.auto import tqdm
 
 from ._base import atomic_path
 
-__all__ = ["cache_key", "load_cached", "parse_to_npy"]
+__all__ = ["cache_key", "load_cached", "parse_to_npy", "scan_files"]
+
+
+def scan_files(root: str, suffixes: tuple[str, ...]) -> list[tuple[str, int, int]]:
+    """(path below ``root``, size, mtime) of every file below ``root`` ending in ``suffixes``.
+
+    The fingerprint a cache entry is keyed by. Plain strings and a loop, not pathlib and
+    recursion: this walk is most of the time of a cached load.
+    """
+    found, folders = [], [(root, "")]
+    while folders:
+        folder, prefix = folders.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.is_dir():
+                    folders.append((entry.path, f"{prefix}{entry.name}/"))
+                elif entry.name.endswith(suffixes):
+                    st = entry.stat()
+                    found.append((f"{prefix}{entry.name}", st.st_size, st.st_mtime_ns))
+    return found
 
 
 def cache_key(fingerprint: list, *settings) -> str:

@@ -12,7 +12,6 @@ whole for one year.
 from __future__ import annotations
 
 import math
-import os
 import re
 import warnings
 from collections.abc import Sequence
@@ -24,7 +23,7 @@ import numpy as np
 from sklearn.utils import Bunch
 
 from .._base import get_data_home
-from .._cache import cache_key, load_cached, parse_to_npy
+from .._cache import cache_key, load_cached, parse_to_npy, scan_files
 from .._resample import fit_length, resample
 from ._format import RecordError, flat_leads, read_header, read_signal
 from ._tables import (
@@ -86,26 +85,10 @@ def _stem(relative: str) -> str:
     return relative.rsplit("/", 1)[-1].rsplit(".", 1)[0]
 
 
-def _scan(root: str) -> list[tuple[str, int, int]]:
-    """(path below the root, size, mtime) of every record file. Plain strings and a loop,
-    not pathlib and recursion: this walk is most of the time of a cached load."""
-    found, folders = [], [(root, "")]
-    while folders:
-        folder, prefix = folders.pop()
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                if entry.is_dir():
-                    folders.append((entry.path, f"{prefix}{entry.name}/"))
-                elif entry.name.endswith((".hea", ".mat", ".dat")):
-                    st = entry.stat()
-                    found.append((f"{prefix}{entry.name}", st.st_size, st.st_mtime_ns))
-    return found
-
-
 def _find_records(root: Path, sources: Sequence[str] | None,
                   table: dict[str, Source]) -> tuple[list[str], list, list]:  # fmt: skip
     """Headers and orphan signal files (paths below ``root``), and the files' fingerprint."""
-    files = sorted(_scan(str(root)))
+    files = sorted(scan_files(str(root), (".hea", ".mat", ".dat")))
     if sources is not None:
         files = [f for f in files if _source_of(f[0], table) in sources]
     headers, orphans, last_header = [], [], None

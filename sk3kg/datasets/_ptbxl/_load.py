@@ -13,6 +13,7 @@ from ...vcg import STANDARD_LEADS, resolve_leads
 from .._base import get_data_home
 from .._cache import cache_key, load_cached, parse_to_npy
 from .._challenge._format import flat_leads
+from .._folder import UNIT_TO_MV
 from .._resample import fit_length, resample
 from ._labels import PTBXL_TASKS, task_target
 from ._tables import DATABASE, check_folder, read_database, read_statements
@@ -23,7 +24,6 @@ _CACHE_VERSION = 1  # bump when the cached arrays would change for the same inpu
 _BATCH = 32  # records per parallel task: large enough to hide the dispatch cost
 _DURATION = 10.0  # seconds, the length of every PTB-XL record
 _FILENAME_COLUMN = {100: "filename_lr", 500: "filename_hr"}
-_UNIT_TO_MV = {"mv": 1.0, "uv": 1e-3, "µv": 1e-3, "v": 1e3}
 _AGAIN = "delete them and run fetch_ptbxl(), which downloads them again"
 
 
@@ -41,7 +41,7 @@ def _read_record(path: str, fs: float, n_samples: int) -> dict:
     import wfdb  # slow to import (0.9 s, it loads pandas): only when records are read
 
     record = wfdb.rdrecord(path)
-    to_mv = [_UNIT_TO_MV.get(unit.strip().lower()) for unit in record.units]
+    to_mv = [UNIT_TO_MV.get(unit.strip().lower()) for unit in record.units]
     if None in to_mv:
         raise ValueError(f"its units {record.units} are not all voltages")
     leads = resolve_leads(record.sig_name)

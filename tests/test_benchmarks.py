@@ -135,6 +135,17 @@ def test_plan_prints_sizes_labelled_counts_budgets_and_time_without_running():
         assert text in done.stdout, text
 
 
+def test_plan_says_what_mimic_pretraining_downloads_and_that_nothing_is_held_out():
+    done = _run(BENCHMARKS / "physionet2020.py", "--plan", "--json",
+                "--pretrain-data", "mimic-iv-ecg", "--pretrain-records", "10000")  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    plan = json.loads(done.stdout)
+    assert plan["data"]["pretrain_data"] == {"name": "mimic-iv-ecg", "n_records": 10_000}
+    assert "none of its patients is in the evaluation's data" in plan["data"]["description"]
+    assert "views from random windows of 5 s" in plan["methods"]["3kg"]
+    assert "adjacent windows of 5 s" in plan["methods"]["cmsc"]
+
+
 def test_plan_as_json_gives_at_least_300_labelled_records_at_1_percent():
     done = _run(BENCHMARKS / "physionet2020.py", "--plan", "--json")
     assert done.returncode == 0, done.stderr[-3000:]

@@ -74,7 +74,8 @@ def main(argv=None) -> int:
         result = paired_bootstrap_auc(y, [before[s] for s in seeds], [after[s] for s in seeds],
                                       n_resamples=1000, random_state=0)  # fmt: skip
         mean = {name: sum(r["macro_auc"] for r in runs[name]["rows"]
-                          if r["fraction"] == fraction and r["class_set"] == class_set) / len(seeds)
+                          if r["fraction"] == fraction and r["class_set"] == class_set
+                          and r["seed"] in seeds) / len(seeds)
                 for name in runs}  # fmt: skip
         comparisons.append({"fraction": fraction, "seeds": seeds, **mean,
                             "delta": result.delta, "ci95": list(result.interval)})  # fmt: skip

@@ -101,6 +101,9 @@ def run_variant(name, budgets, X, y, config, subsets) -> list[dict]:
     variant = dict(VARIANTS[name])
     params, cap = variant.pop("embedder", {}), variant.pop("budgets", max(budgets))
     budgets = [b for b in budgets if b <= cap]
+    if not budgets:
+        tqdm.write(f"[{name}] skipped: every budget asked is above its cap of {cap:,} records")
+        return []
     n_pool = min(N_PRETRAIN, max(budgets))
     pool = X["train"][_methods._draw(len(X["train"]), n_pool, seed=0)]
     epochs = math.ceil(max(budgets) / len(pool))

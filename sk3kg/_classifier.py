@@ -383,9 +383,7 @@ class ECGClassifier(PretrainedMixin, OnnxExportMixin, ClassifierMixin, BaseEstim
             One label per ECG, or a 0/1 indicator matrix (multilabel).
         groups : array-like of shape (n_samples,), default=None
             Patient or recording ids: the validation split keeps each group
-            on one side, and an unfitted ``embedder`` pretrains with them (so
-            each group needs the embedder's ``group_size`` members; its
-            ``group_size=1`` accepts groups of one).
+            on one side, and an unfitted ``embedder`` pretrains with them.
         X_val, y_val : array-like, default=None
             Validation ECGs and labels for early stopping and
             ``threshold="auto"``, instead of holding out

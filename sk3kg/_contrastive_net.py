@@ -1,11 +1,10 @@
 """The skorch net that runs contrastive pretraining, customised through skorch's hooks."""
 
-import numpy as np
 import torch
 from skorch import NeuralNet
 from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
-from torch.utils.data import DistributedSampler, Subset
+from torch.utils.data import DistributedSampler
 
 from ._distributed import (
     broadcast_buffers,
@@ -13,7 +12,7 @@ from ._distributed import (
     rank_and_world_size,
     wrap_data_parallel,
 )
-from ._groups import GroupBatchSampler
+from ._groups import GroupBatchSampler, group_codes
 from ._precision import MixedPrecisionMixin
 from ._seeding import derived_seed, seeded_weights
 
@@ -229,7 +228,7 @@ class ContrastiveNet(MixedPrecisionMixin, NeuralNet):
         kwargs.pop("shuffle", None)
         if self.group_size > 1:
             self.train_sampler_ = GroupBatchSampler(
-                _group_codes(dataset), kwargs.pop("batch_size"), self.group_size,
+                group_codes(dataset), kwargs.pop("batch_size"), self.group_size,
                 seed=self.seed + 3, num_replicas=world_size, rank=rank,
             )  # fmt: skip
             return self.iterator_train(dataset, batch_sampler=self.train_sampler_, **kwargs)
@@ -388,12 +387,3 @@ class ContrastiveNet(MixedPrecisionMixin, NeuralNet):
                 groups = torch.arange(n, device=y_pred.device) + self.rank * n
             y_pred, groups = gather_views(y_pred, groups)
         return self.criterion_(y_pred, groups)
-
-
-def _group_codes(dataset) -> np.ndarray:
-    """The group codes of a dataset's samples (of the subset of one a split took)."""
-    if isinstance(dataset, Subset):
-        return _group_codes(dataset.dataset)[np.asarray(dataset.indices)]
-    # A SignalDataset's codes; skorch's Dataset (``net.fit(X, groups)``) holds them as y.
-    codes = getattr(dataset, "codes", getattr(dataset, "y", None))
-    return np.arange(len(dataset)) if codes is None else np.asarray(codes)

@@ -26,7 +26,7 @@ from ._callbacks import (
 from ._contrastive_net import ContrastiveNet
 from ._data import SignalDataset
 from ._distributed import join_process_group, local_device, rank_and_world_size, resolve_device
-from ._groups import check_group_sizes
+from ._groups import GroupValidSplit, warn_small_groups
 from ._inference import forward_in_batches
 from ._onnx import OnnxExportMixin
 from ._precision import PRECISIONS, resolve_precision
@@ -137,9 +137,9 @@ class ThreeKGEmbedder(
     group_size : int, default=2
         When ``fit`` gets ``groups``: members of a group put together in each
         training batch (:class:`~sk3kg.GroupBatchSampler`), so every sample
-        meets at least ``group_size - 1`` positives of its group. Every group
-        needs that many members. ``1`` shuffles freely (members of a group
-        then meet only by chance).
+        meets at least ``group_size - 1`` positives of its group (a smaller
+        group, all of its members; ``fit`` warns, naming such groups). ``1``
+        shuffles freely (members of a group then meet only by chance).
     leads : "standard" or list of str, default="standard"
         Names of the input's rows. 3KG's spatial augmentation needs I, II and
         V1-V6; other lead sets train with ``angle=0, scale=1`` (masking only).
@@ -172,8 +172,9 @@ class ThreeKGEmbedder(
     weight_decay : float, default=0.0
         Decoupled weight decay of AdamW (0 is the authors' plain Adam).
     validation_fraction : float, default=None
-        Fraction of the samples held out to report a validation loss each
-        epoch (``history_[:, "valid_loss"]``), e.g. for early stopping via
+        Fraction of the samples (of the groups, when ``fit`` gets ``groups``)
+        held out to report a validation loss each epoch
+        (``history_[:, "valid_loss"]``), e.g. for early stopping via
         ``callbacks``. ``None`` trains on everything.
     device : str, default="auto"
         Torch device; ``"auto"`` picks ``"cuda"`` when available.
@@ -538,25 +539,30 @@ class ThreeKGEmbedder(
             iterator_valid__num_workers=self.num_workers,
             # The loaders draw their workers' seeds from it, not from torch's global generator.
             iterator_valid__generator=torch.Generator().manual_seed(seed + 4),
-            train_split=self._train_split(seed),
-            callbacks=self._callbacks(n_samples, bool(self.verbose) and is_main, distributed),
+            train_split=self._train_split(seed, grouped=group_size > 1),
+            callbacks=self._callbacks(
+                n_samples, bool(self.verbose) and is_main, distributed or group_size > 1
+            ),  # fmt: skip
             callbacks__print_log=TerminalPrintLog(),
             device=device,
             precision=resolve_precision(self.precision, device),
             verbose=self.verbose if is_main else 0,
         )
 
-    def _train_split(self, seed: int):
+    def _train_split(self, seed: int, grouped: bool):
         if self.validation_fraction is None:
             return None
         # A seeded split: every process and every resumed run holds out the same samples.
+        if grouped:  # whole groups, so the training batches keep every group whole
+            return GroupValidSplit(self.validation_fraction, random_state=seed)
         return ValidSplit(self.validation_fraction, stratified=False, random_state=seed)
 
-    def _callbacks(self, n_samples: int, show_progress: bool, distributed: bool) -> list:
+    def _callbacks(self, n_samples: int, show_progress: bool, count_batches: bool) -> list:
         callbacks = copy.deepcopy(list(self.callbacks or []))
         if show_progress:
-            # "auto" would count the batches of all processes, not of this one's shard.
-            callbacks.append(ProgressBar(batches_per_epoch="count" if distributed else "auto"))
+            # "auto" would count the batches of all processes, not of this one's shard, and
+            # full batches where the group-aware ones are smaller.
+            callbacks.append(ProgressBar(batches_per_epoch="count" if count_batches else "auto"))
         callbacks.append(StopOnDivergence())
         if self.checkpoint_dir is not None:
             meta = {
@@ -601,7 +607,7 @@ class ThreeKGEmbedder(
             return np.arange(n_samples)
         names, codes = np.unique(check_groups(groups, n_samples), return_inverse=True)
         codes = codes.reshape(-1)
-        check_group_sizes(codes, self.group_size, names)
+        warn_small_groups(codes, self.group_size, names)
         return codes
 
     def _embedding_module(self) -> torch.nn.Module:

@@ -1,18 +1,24 @@
 """Batches that keep the members of a group together, so they meet as positives."""
 
+import warnings
+
 import numpy as np
-from torch.utils.data import Sampler
+from sklearn.model_selection import GroupShuffleSplit
+from torch.utils.data import Sampler, Subset
 
 
-def check_group_sizes(codes: np.ndarray, group_size: int, names=None) -> None:
-    """Refuse groups with fewer than ``group_size`` members, naming them and the fix.
+def warn_small_groups(codes: np.ndarray, group_size: int, names=None) -> None:
+    """Warn, naming them, of groups with fewer than ``group_size`` members.
+
+    Such a group forms one chunk of its own members: a group of one has no positive
+    but its sample's own two views.
 
     Parameters
     ----------
     codes : ndarray of shape (n_samples,)
         Integer group code of each sample, ``0 .. n_groups - 1``.
     group_size : int
-        Members every group needs.
+        Members the batches keep together.
     names : ndarray of shape (n_groups,), default=None
         The user's group ids, by code, for the message.
     """
@@ -21,24 +27,26 @@ def check_group_sizes(codes: np.ndarray, group_size: int, names=None) -> None:
     if len(small):
         shown = names[small[:3]] if names is not None else small[:3]
         named = ", ".join(repr(v.item() if hasattr(v, "item") else v) for v in shown)
-        raise ValueError(
+        warnings.warn(
             f"{len(small)} of {len(counts)} groups have fewer than group_size={group_size} "
-            f"members (e.g. {named}, with {counts[small[0]]}); the group-aware batches put "
-            f"{group_size} members of each group together. Drop or merge those samples' "
-            "groups, lower group_size, or set group_size=1 to shuffle freely (members of a "
-            "group then meet in a batch only by chance)."
+            f"members (e.g. {named}, with {counts[small[0]]}): their samples meet only the "
+            "members they have, and a group of one no positive but its own two views. Merge "
+            "such groups if their samples belong together, or lower group_size.",
+            UserWarning,
+            stacklevel=3,
         )
 
 
 def _chunks(codes: np.ndarray, group_size: int, rng: np.random.Generator) -> list[np.ndarray]:
-    """Each group's members, shuffled and cut into chunks of ``group_size`` to ``2k - 1``."""
+    """Each group's members, shuffled and cut into chunks of ``group_size`` to ``2k - 1``
+    (a group smaller than ``group_size``: one chunk of all its members)."""
     order = rng.permutation(len(codes))
     order = order[np.argsort(codes[order], kind="stable")]  # shuffled within each group
     sorted_codes = codes[order]
     starts = np.flatnonzero(np.r_[True, np.diff(sorted_codes) != 0])
     counts = np.diff(np.r_[starts, len(order)])
     rank = np.arange(len(order)) - np.repeat(starts, counts)  # position within the group
-    per_group = counts // group_size
+    per_group = np.maximum(counts // group_size, 1)
     # The remainder joins the group's last chunk.
     chunk = np.minimum(rank // group_size, np.repeat(per_group - 1, counts))
     chunk += np.repeat(np.cumsum(per_group) - per_group, counts)
@@ -50,23 +58,24 @@ class GroupBatchSampler(Sampler):
 
     Each epoch, the members of every group are shuffled and cut into chunks of
     ``group_size`` members (a remainder joins the other chunks, so a chunk has
-    ``group_size`` to ``2 * group_size - 1``); the chunks are shuffled and packed
-    into batches of at most ``batch_size`` samples, never splitting a chunk. Every
-    sample is seen once per epoch, and in its batch are at least
-    ``group_size - 1`` other members of its group: the positives of a
-    contrastive loss keyed on groups (P groups x K members per batch, as in
-    metric learning). Under data parallelism each of ``num_replicas`` processes
-    takes every ``num_replicas``-th batch of the same shuffled list (the list is
-    padded by repeating its first batches so that all processes get as many).
+    ``group_size`` to ``2 * group_size - 1``; a smaller group is one chunk); the
+    chunks are shuffled and packed into batches of at most ``batch_size``
+    samples, never splitting a chunk. Every sample is seen once per epoch, and in
+    its batch are at least ``group_size - 1`` other members of its group (all of
+    them, in a smaller group): the positives of a contrastive loss keyed on
+    groups (P groups x K members per batch, as in metric learning). Under data
+    parallelism each of ``num_replicas`` processes takes every
+    ``num_replicas``-th batch of the same shuffled list (the list is padded by
+    repeating it cyclically so that all processes get as many).
 
     Parameters
     ----------
     groups : array-like of shape (n_samples,)
-        Integer group code of each sample.
+        Group id of each sample (any hashable values numpy can sort).
     batch_size : int
         Most samples per batch; at least ``2 * group_size - 1``.
     group_size : int, default=2
-        Members of a group kept together; every group needs at least this many.
+        Members of a group kept together.
     seed : int, default=0
         With the epoch (:meth:`set_epoch`), seeds the shuffles: the same seed and
         epoch give the same batches on every process.
@@ -92,7 +101,7 @@ class GroupBatchSampler(Sampler):
     """
 
     def __init__(self, groups, batch_size, group_size=2, seed=0, num_replicas=1, rank=0):
-        self.codes = np.asarray(groups).astype(np.intp, copy=False)
+        self.codes = np.unique(np.asarray(groups), return_inverse=True)[1].reshape(-1)
         self.batch_size, self.group_size = int(batch_size), int(group_size)
         self.seed, self.num_replicas, self.rank = seed, num_replicas, rank
         self.epoch = 0
@@ -102,7 +111,6 @@ class GroupBatchSampler(Sampler):
                 f"{2 * self.group_size - 1} members of one group (group_size={group_size}); "
                 f"use batch_size >= {2 * self.group_size - 1}."
             )
-        check_group_sizes(np.unique(self.codes, return_inverse=True)[1], self.group_size)
 
     def set_epoch(self, epoch: int) -> None:
         """Draw the next epoch's batches from ``(seed, epoch)``.
@@ -127,7 +135,7 @@ class GroupBatchSampler(Sampler):
             size += len(chunk)
         batches.append(np.concatenate(current))
         padded = -(-len(batches) // self.num_replicas) * self.num_replicas
-        batches += batches[: padded - len(batches)]
+        batches = [batches[i % len(batches)] for i in range(padded)]
         return batches[self.rank :: self.num_replicas]
 
     def __iter__(self):
@@ -160,3 +168,33 @@ def within_batch_partners(batches, groups) -> float:
         met += int((np.bincount(codes)[codes] > 1).sum())
         total += len(codes)
     return met / max(total, 1)
+
+
+def group_codes(dataset) -> np.ndarray:
+    """The group codes of a dataset's samples (of the subset of one a split took)."""
+    if isinstance(dataset, Subset):
+        return group_codes(dataset.dataset)[np.asarray(dataset.indices)]
+    # A SignalDataset's codes; skorch's Dataset (``net.fit(X, groups)``) holds them as y.
+    codes = getattr(dataset, "codes", getattr(dataset, "y", None))
+    return np.arange(len(dataset)) if codes is None else np.asarray(codes)
+
+
+class GroupValidSplit:
+    """skorch's ``train_split`` that holds out whole groups, so none straddles the split.
+
+    Parameters
+    ----------
+    fraction : float
+        Share of the groups held out for validation.
+    random_state : int
+        Seeds the split: every process and every resumed run holds out the same groups.
+    """
+
+    def __init__(self, fraction: float, random_state: int) -> None:
+        self.fraction, self.random_state = fraction, random_state
+
+    def __call__(self, dataset, y=None, **fit_params) -> tuple[Subset, Subset]:
+        codes = group_codes(dataset)
+        splitter = GroupShuffleSplit(1, test_size=self.fraction, random_state=self.random_state)
+        train, valid = next(splitter.split(np.zeros(len(codes)), groups=codes))
+        return Subset(dataset, train), Subset(dataset, valid)

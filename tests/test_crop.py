@@ -142,3 +142,8 @@ def test_adjacent_windows_without_augmentation_are_no_trivial_pretext(records):
 def test_same_placement_starts_both_views_from_one_window(ramps, generator):
     first, second = CropPair(30, "same")(ramps, generator)
     assert torch.equal(first, second) and len(torch.unique(first[:, 0, 0])) > 20
+
+
+def test_a_window_longer_than_the_record_is_refused():
+    with pytest.raises(ValueError, match="shorter than the window of 300"):
+        window_starts(200, 300, 300)

@@ -122,3 +122,19 @@ def test_bad_arguments_name_the_fix(tmp_path):
         load_wfdb_folder(tmp_path)
     with pytest.raises(ValueError, match="crop must be one of"):
         load_wfdb_folder(tmp_path, crop="end")
+
+
+def test_a_rewritten_record_is_read_again(folder, signals, isolated_data_home):
+    first = load_wfdb_folder(folder)
+    target = next(folder.rglob("40001.hea"))
+    write(target.parent, "40001", -signals[1])
+    again = load_wfdb_folder(folder)
+    np.testing.assert_allclose(again.data[1], -first.data[1], atol=1e-3)
+
+
+def test_records_asked_for_but_missing_are_named_and_keyed(folder, isolated_data_home):
+    with pytest.warns(UserWarning, match="files/p1000/s9/missing"):
+        bunch = load_wfdb_folder(folder, records=["files/p1000/s0/40000", "files/p1000/s9/missing"])
+    assert bunch.record_ids.tolist() == ["files/p1000/s0/40000"]
+    other = load_wfdb_folder(folder, records=["files/p1000/s0/40000"])  # another cache entry
+    assert other.skipped == []

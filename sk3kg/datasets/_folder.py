@@ -46,16 +46,17 @@ def _positions(names: list[str], asked: tuple[str, ...]) -> list[int | None]:
     return [found.get(lead) for lead in asked]
 
 
-def read_wfdb_record(path: str, leads: tuple[str, ...], fs: float | None,
-                     n_samples: int, crop: str = "start") -> dict:  # fmt: skip
+def read_wfdb_record(path: str, leads: tuple[str, ...], fs: float | None, n_samples: int,
+                     crop: str = "start", name: str | None = None) -> dict:  # fmt: skip
     """One WFDB record as ``(len(leads), n_samples)`` float32 in mV, with its facts.
 
     ``fs=None`` keeps the record's rate. Raises :class:`RecordError` naming the record
-    and the problem (missing leads, units that are not voltages, NaN samples).
+    (``name``, else the file's) and the problem (missing leads, units that are not
+    voltages, NaN samples).
     """
     import wfdb  # slow to import (0.9 s, it loads pandas): only when records are read
 
-    record_name = os.path.basename(path)
+    record_name = name or os.path.basename(path)
     # One rdrecord call: wfdb's header parsing costs as much as reading the signals.
     record = wfdb.rdrecord(path)
     positions = _positions(list(record.sig_name or []), leads)
@@ -67,7 +68,8 @@ def read_wfdb_record(path: str, leads: tuple[str, ...], fs: float | None,
     units = [record.units[at] for at in positions]
     to_mv = [UNIT_TO_MV.get(str(unit).strip().lower()) for unit in units]
     if None in to_mv:
-        raise RecordError(f"{record_name}: units {units} are not all voltages.")
+        raise RecordError(f"{record_name}: units {units} are not all voltages (mV, uV or V); "
+                          "rewrite its header's units, or leave the record out.")  # fmt: skip
     signal = (record.p_signal[:, positions] * to_mv).T
     if not np.isfinite(signal).all():
         leads_with_gaps = np.array(leads)[~np.isfinite(signal).all(axis=1)]
@@ -83,7 +85,7 @@ def _read_batch(root: str, names: list[str], **options) -> list:
     results = []
     for name in names:
         try:
-            results.append(read_wfdb_record(f"{root}/{name}", **options))
+            results.append(read_wfdb_record(f"{root}/{name}", name=name, **options))
         except RecordError as exc:
             results.append(exc)
         except Exception as exc:  # noqa: BLE001 - one damaged file must not end a long load
@@ -111,7 +113,9 @@ def _folder_rate(root: Path, names: list[str]) -> float:
             return float(wfdb.rdheader(f"{root}/{name}").fs)
         except Exception:  # noqa: BLE001, S112 - a damaged header is reported when read
             continue
-    raise OSError(f"None of the {len(names)} WFDB headers below {root} can be read.")
+    raise OSError(f"None of the {len(names)} WFDB headers below {root} can be read by "
+                  "wfdb.rdheader; check that they are WFDB headers (or pass fs= to read the "
+                  "records anyway, each bad one then named).")  # fmt: skip
 
 
 def _build(target: Path, names: list[str], params: dict, n_jobs) -> dict:
@@ -217,7 +221,8 @@ def load_wfdb_folder(path, *, fs=None, duration=10.0, leads="standard", pattern=
         ``"p1000/*.hea"``.
     records : list of str, default=None
         The records to read instead, as paths below ``path`` without ``.hea``
-        (``pattern`` is then ignored); one missing on disk is a bad record.
+        (``pattern`` is then ignored; they are read and returned in sorted
+        order); one missing on disk is a bad record.
     crop : {"start", "center"}, default="start"
         Where a longer record is cut.
     on_error : {"skip", "raise"}, default="skip"
@@ -266,7 +271,9 @@ def load_wfdb_folder(path, *, fs=None, duration=10.0, leads="standard", pattern=
     rate = float(fs if fs is not None else fs_in)
     params = {"root": str(root), "leads": resolve_leads(leads), "fs": fs, "fs_in": fs_in,
               "n_samples": round(rate * duration), "crop": crop, "on_error": on_error}  # fmt: skip
-    key = cache_key(fingerprint, _CACHE_VERSION, pattern, params["leads"], fs, fs_in,
+    # The records asked for, not only those on disk: a missing one is a skipped record.
+    chosen = pattern if records is None else names
+    key = cache_key(fingerprint, _CACHE_VERSION, chosen, params["leads"], fs, fs_in,
                     params["n_samples"], crop, on_error)  # fmt: skip
     folder = Path(get_data_home(data_home)) / "wfdb-folders" / key if cache else None
     data, meta = load_cached(folder, partial(_build, names=names, params=params, n_jobs=n_jobs))

@@ -33,6 +33,11 @@ def window_starts(n_timepoints: int, length: int, stride: int) -> list[int]:
     >>> window_starts(1000, 400, 400)  # a last window ends at the record's end
     [0, 400, 600]
     """
+    if length > n_timepoints:
+        raise ValueError(
+            f"Records of {n_timepoints} time steps are shorter than the window of {length}; "
+            "pass longer records or a shorter window."
+        )
     starts = list(range(0, n_timepoints - length + 1, stride))
     if starts[-1] + length < n_timepoints:
         starts.append(n_timepoints - length)

@@ -9,12 +9,10 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
-from ...vcg import STANDARD_LEADS, resolve_leads
+from ...vcg import STANDARD_LEADS
 from .._base import get_data_home
 from .._cache import cache_key, load_cached, parse_to_npy
-from .._challenge._format import flat_leads
-from .._folder import UNIT_TO_MV
-from .._resample import fit_length, resample
+from .._folder import read_wfdb_record
 from ._labels import PTBXL_TASKS, task_target
 from ._tables import DATABASE, check_folder, read_database, read_statements
 
@@ -38,20 +36,8 @@ def source_rate(fs: float, source_fs: int | None) -> int:
 
 def _read_record(path: str, fs: float, n_samples: int) -> dict:
     """One record in mV, standard lead order, resampled to ``fs`` and fitted to ``n_samples``."""
-    import wfdb  # slow to import (0.9 s, it loads pandas): only when records are read
-
-    record = wfdb.rdrecord(path)
-    to_mv = [UNIT_TO_MV.get(unit.strip().lower()) for unit in record.units]
-    if None in to_mv:
-        raise ValueError(f"its units {record.units} are not all voltages")
-    leads = resolve_leads(record.sig_name)
-    if sorted(leads) != sorted(STANDARD_LEADS):
-        raise ValueError(f"its leads {record.sig_name} are not the 12 standard leads")
-    signal = (record.p_signal * to_mv).T[[leads.index(lead) for lead in STANDARD_LEADS]]
-    if not np.isfinite(signal).all():
-        raise ValueError("it holds missing (NaN) samples")
-    data = fit_length(resample(signal, record.fs, fs), n_samples)
-    return {"data": data, "flat_leads": flat_leads(signal)}
+    record = read_wfdb_record(path, STANDARD_LEADS, fs, n_samples)
+    return {"data": record["data"], "flat_leads": record["flat"]}
 
 
 def _read_batch(root: str, names: list[str], fs: float, n_samples: int) -> list[dict]:

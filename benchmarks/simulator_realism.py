@@ -1,24 +1,37 @@
-"""How the simulated ECGs compare with real ones: amplitude, heart rate and spectrum.
+"""How the simulated ECGs compare with real ones: the reference for the simulator's realism.
 
-Simulated records (``make_synthetic_ecgs``, realistic noise) beside the 50 real
+Simulated records (``make_synthetic_ecgs``, realistic noise) beside the real
 PhysioNet/CinC 2021 sample records of ``../shared/data`` (Georgia, PTB-XL and
-Chapman-Shaoxing/Ningbo, 500 Hz, 10 s), all measured the same way:
+Chapman-Shaoxing/Ningbo, 500 Hz, 10 s; the 48 without flat leads), all measured the
+same way:
 
 - per-lead QRS amplitude: peak-to-peak of the median beat around the detected R peaks;
 - heart rate: 60 / mean RR from a band-passed spatial-velocity R-peak detector;
 - spectrum: Welch power spectral density averaged over leads and records, summarised
-  as the share of power in physiological bands, and the RMS above 40 Hz (noise).
+  as the share of power in physiological bands, and the RMS above 40 Hz (noise);
+  and, per record, the median over leads of the share of 0.5-40 Hz power in 15-40 Hz
+  after a 0.5 Hz high-pass (the QRS's sharpness);
+- a two-sample test (``--two-sample``, on as many simulated records as real ones): a
+  5-fold cross-validated logistic regression tells real from simulated, on per-lead
+  log band powers and on MiniRocket features; its AUC (0.5: indistinguishable) and the
+  band-power features it leans on most;
+- pretext difficulty: 3KG's contrastive loss after the same training (encoder, batch,
+  seed, epochs) on the real and on the simulated records;
+- variability among normal-sinus records: the spread (interquartile range) of QRS
+  axis, QRS amplitude, QRS width and heart rate;
+- figures: a real and a simulated record on ECG paper, and the two mean spectra.
 
-Prints a markdown table and writes a PNG figure. Without ``../shared/data`` the real
-columns are left out.
+Prints markdown tables; ``--out`` keeps them (``results.md``, ``results.json``) with
+the figures. Without ``../shared/data`` the real columns are left out.
 
 Usage::
 
     python benchmarks/simulator_realism.py                       # 200 simulated records
-    python benchmarks/simulator_realism.py --n 40 --figure /tmp/realism.png
+    python benchmarks/simulator_realism.py --two-sample --out benchmarks/results/realism
 """
 
 import argparse
+import json
 import tempfile
 from pathlib import Path
 
@@ -26,6 +39,7 @@ import matplotlib
 import numpy as np
 import wfdb
 from scipy.signal import butter, find_peaks, medfilt, sosfiltfilt, welch
+from sklearn.metrics import roc_auc_score
 
 from sk3kg.datasets import make_synthetic_ecgs
 from sk3kg.vcg import STANDARD_LEADS
@@ -38,8 +52,12 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 BANDS = [(0, 0.5), (0.5, 5), (5, 15), (15, 40), (40, 250)]
 
 
-def read_real(folder: Path = DATA) -> np.ndarray | None:
-    """The 50 CinC 2021 sample records ``(50, 12, 5000)`` in mV, or None if absent.
+NSR = "426783006"  # SNOMED CT: sinus rhythm
+
+
+def read_real(folder: Path = DATA) -> tuple[np.ndarray, list[list[str]]] | None:
+    """The CinC 2021 sample records without flat leads ``(48, 12, 5000)`` in mV and their
+    SNOMED CT codes, or None if absent.
 
     The Georgia headers as first committed are rejected by ``wfdb.rdrecord``; the
     rewritten headers (same labels and gains) are read beside the original signals.
@@ -50,15 +68,101 @@ def read_real(folder: Path = DATA) -> np.ndarray | None:
     )
     if not records.is_dir() or not headers.is_dir():
         return None
-    signals = []
+    signals, codes = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for header in sorted(headers.glob("*.hea")):
             (Path(tmp) / header.name).symlink_to(header)
             (Path(tmp) / f"{header.stem}.mat").symlink_to(records / f"{header.stem}.mat")
             record = wfdb.rdrecord(str(Path(tmp) / header.stem))
             order = [record.sig_name.index(lead) for lead in STANDARD_LEADS]
-            signals.append(record.p_signal[: 10 * FS, order].T)
-    return np.stack(signals).astype(np.float32)
+            signal = record.p_signal[: 10 * FS, order].T
+            if (np.ptp(signal, axis=1) == 0).any():  # flat leads: JS20004, JS20008
+                continue
+            signals.append(signal)
+            dx = [c.split(":", 1)[1] for c in record.comments if c.startswith("Dx:")]
+            codes.append(dx[0].strip().split(",") if dx else [])
+    return np.stack(signals).astype(np.float32), codes
+
+
+def high_band_share(ecgs: np.ndarray) -> np.ndarray:
+    """Per record, the median over leads of the share of 0.5-40 Hz power in 15-40 Hz."""
+    passed = sosfiltfilt(butter(2, 0.5, btype="high", fs=FS, output="sos"), ecgs, axis=-1)
+    freqs, psd = welch(passed, fs=FS, nperseg=1024, axis=-1)
+    band = (freqs >= 0.5) & (freqs < 40)
+    high = (freqs >= 15) & (freqs < 40)
+    return np.median(psd[..., high].sum(-1) / psd[..., band].sum(-1), axis=1)
+
+
+def band_features(ecgs: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Per-lead log band powers (Welch), ``(n, 12 * len(BANDS))``, and their names."""
+    freqs, psd = welch(ecgs, fs=FS, nperseg=1024, axis=-1)
+    powers = [psd[..., (freqs >= lo) & (freqs < hi)].sum(-1) for lo, hi in BANDS]
+    names = [f"{lead} {lo:g}-{hi:g} Hz" for lo, hi in BANDS for lead in STANDARD_LEADS]
+    return np.log(np.concatenate(powers, axis=1) + 1e-12), names
+
+
+def two_sample(real: np.ndarray, simulated: np.ndarray) -> dict:
+    """Cross-validated AUC of telling real from simulated records, on two feature sets."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    y = np.r_[np.ones(len(real)), np.zeros(len(simulated))]
+    both = np.concatenate([real, simulated])
+    folds = StratifiedKFold(5, shuffle=True, random_state=0)
+    model = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=5000))
+    result = {}
+    bands, names = band_features(both)
+    scores = cross_val_predict(model, bands, y, cv=folds, method="decision_function")
+    weights = model.fit(bands, y)[-1].coef_[0]
+    top = np.argsort(-np.abs(weights))[:5]
+    result["band powers"] = {"auc": roc_auc_score(y, scores),
+                             "leans_on": [f"{names[i]} ({'real' if weights[i] > 0 else 'sim'})"
+                                          for i in top]}  # fmt: skip
+    try:
+        from aeon.transformations.collection.convolution_based import MiniRocket
+    except ImportError:
+        return result
+    rocket = MiniRocket(n_kernels=1000, random_state=0).fit(both.astype(np.float32))
+    features = rocket.transform(both.astype(np.float32))
+    scores = cross_val_predict(model, features, y, cv=folds, method="decision_function")
+    result["MiniRocket"] = {"auc": roc_auc_score(y, scores), "leans_on": []}
+    return result
+
+
+def pretext_loss(ecgs: np.ndarray, epochs: int = 30) -> float:
+    """3KG's contrastive loss (mean of the last epoch) after ``epochs`` epochs on ``ecgs``
+    (resampled to 100 Hz; the encoder, batch and seed the same for every set)."""
+    from sk3kg import ThreeKGEmbedder
+
+    x = ecgs[:, :, ::5].astype(np.float32)
+    embedder = ThreeKGEmbedder(max_epochs=epochs, batch_size=16, width=8, depth=1,
+                               random_state=0).fit(x)  # fmt: skip
+    return float(embedder.history_[-1, "train_loss"])
+
+
+def qrs_facts(ecgs: np.ndarray) -> dict:
+    """Per record: QRS axis (degrees, from leads I and aVF), lead II QRS amplitude (mV),
+    QRS width (ms, where the median beat's spatial velocity is above a fifth of its peak)
+    and heart rate (bpm)."""
+    clean = sosfiltfilt(butter(2, [0.5, 40], btype="band", fs=FS, output="sos"), ecgs, axis=-1)
+    axes, amplitudes, widths, rates = [], [], [], []
+    for ecg in clean:
+        peaks = r_peaks(ecg)
+        peaks = peaks[(peaks >= 60) & (peaks < ecg.shape[-1] - 60)]
+        if len(peaks) < 3:
+            continue
+        beat = np.median([ecg[:, p - 60 : p + 60] for p in peaks], axis=0)
+        qrs = beat[:, 35:85]  # R peak +-50 ms
+        net = qrs.max(axis=1) + qrs.min(axis=1)
+        axes.append(np.degrees(np.arctan2(net[STANDARD_LEADS.index("aVF")], net[0])))
+        amplitudes.append(np.ptp(qrs[1]))
+        speed = np.sqrt((np.diff(beat, axis=1) ** 2).sum(0))
+        widths.append(1000 * (speed > 0.2 * speed.max()).sum() / FS)
+        rates.append(60 * FS / np.diff(peaks).mean())
+    return {"QRS axis (deg)": np.array(axes), "QRS amplitude II (mV)": np.array(amplitudes),
+            "QRS width (ms)": np.array(widths), "heart rate (bpm)": np.array(rates)}  # fmt: skip
 
 
 def r_peaks(ecg: np.ndarray) -> np.ndarray:
@@ -154,24 +258,101 @@ def figure(sim: dict, real: dict | None, sim_ecg: np.ndarray, real_ecg, path: st
     fig.savefig(path, dpi=90)
 
 
+def _iqr(values: np.ndarray) -> str:
+    q1, q2, q3 = np.nanpercentile(values, [25, 50, 75])
+    return f"{q2:.2f} (IQR {q3 - q1:.2f})"
+
+
+def realism_table(real: np.ndarray, real_codes: list, bunch, two: bool) -> tuple[str, dict]:
+    """The realism reference on as many simulated records as real ones: markdown and data."""
+    simulated = bunch.data
+    facts: dict = {}
+    rows = ["| measure | real | simulated | simulated / real |", "|---|---|---|---|"]
+    share = [float(np.median(high_band_share(x))) for x in (real, simulated)]
+    facts["share_15_40"] = share
+    rows.append(f"| 15-40 Hz share of 0.5-40 Hz power (median) | {share[0]:.3f} | "
+                f"{share[1]:.3f} | {share[1] / share[0]:.2f} |")  # fmt: skip
+    if two:
+        tests = two_sample(real, simulated)
+        facts["two_sample"] = tests
+        for name, test in tests.items():
+            leans = f" (leans on {', '.join(test['leans_on'])})" if test["leans_on"] else ""
+            rows.append(f"| two-sample AUC, {name}{leans} | | {test['auc']:.3f} | |")
+        losses = [pretext_loss(real), pretext_loss(simulated)]
+        facts["pretext_loss"] = losses
+        rows.append(f"| 3KG loss after 30 epochs (width 8, batch 16, seed 0) | {losses[0]:.3f} | "
+                    f"{losses[1]:.3f} | {losses[1] / losses[0]:.2f} |")  # fmt: skip
+    normal_real = real[[NSR in c for c in real_codes]]
+    normal_sim = simulated[bunch.target[:, list(bunch.target_names).index("NSR")] == 1]
+    spread = [qrs_facts(normal_real), qrs_facts(normal_sim)]
+    facts["normal_sinus"] = {"n": [len(normal_real), len(normal_sim)]}
+    counts = f"{len(normal_real)} real, {len(normal_sim)} simulated"
+    for key in spread[0]:
+        iqr = [np.subtract(*np.nanpercentile(f[key], [75, 25])) for f in spread]
+        facts["normal_sinus"][key] = [_iqr(f[key]) for f in spread]
+        rows.append(f"| normal sinus ({counts}): {key} | {_iqr(spread[0][key])} | "
+                    f"{_iqr(spread[1][key])} "
+                    f"| IQR {iqr[1] / iqr[0]:.2f} |")  # fmt: skip
+    return "\n".join(rows), facts
+
+
+def paper_figures(real: np.ndarray, simulated: np.ndarray, out: Path) -> None:
+    """A real and a simulated record on ECG paper, and the two mean spectra."""
+    from sk3kg.plotting import plot_ecg
+
+    for name, ecg in (("real", real[0]), ("simulated", simulated[0])):
+        fig = plot_ecg(ecg, fs=FS, title=f"{name} record")
+        fig.savefig(out / f"ecg_{name}.png", dpi=80)
+        plt.close(fig)
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for name, ecg in (("real", real), ("simulated", simulated)):
+        freqs, psd = welch(ecg, fs=FS, nperseg=1024, axis=-1)
+        ax.semilogy(freqs, psd.mean(axis=(0, 1)), label=name)
+    ax.set(xlim=(0, 100), xlabel="frequency (Hz)", ylabel="PSD (mV$^2$/Hz)",
+           title="Mean spectrum over leads and records")  # fmt: skip
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "spectra.png", dpi=100)
+    plt.close(fig)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=200, help="simulated records")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--figure", default="simulator_realism.png", help="PNG to write")
+    parser.add_argument(
+        "--two-sample",
+        action="store_true",
+        help="add the two-sample test and the pretext loss (about a minute)",
+    )
+    parser.add_argument("--out", type=Path, default=None, help="folder for tables and figures")
     args = parser.parse_args(argv)
     simulated = make_synthetic_ecgs(args.n, fs=FS, duration=10.0, random_state=args.seed).data
-    real_data = read_real()
+    loaded = read_real()
+    real_data, real_codes = loaded if loaded is not None else (None, None)
     sim = summarise(simulated)
     real = summarise(real_data) if real_data is not None else None
     if real_data is None:
         print(f"(no real records: {DATA} is absent; simulated columns only)\n")
     else:
         print(f"simulated: {args.n} records; real: {len(real_data)} records of {DATA.name}\n")
-    print(table(sim, real))
+    text = table(sim, real)
+    print(text)
     example = real_data[0] if real_data is not None else None
     figure(sim, real, simulated[0], example, args.figure)
     print(f"\nfigure: {args.figure}")
+    if real_data is None:
+        return
+    # The reference: as many simulated records as real ones, at the same rate and length.
+    equal = make_synthetic_ecgs(len(real_data), fs=FS, duration=10.0, random_state=args.seed)
+    reference, facts = realism_table(real_data, real_codes, equal, args.two_sample)
+    print(f"\n{len(real_data)} real and {len(real_data)} simulated records:\n\n{reference}")
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "results.md").write_text(f"{text}\n\n{reference}\n")
+        (args.out / "results.json").write_text(json.dumps(facts, indent=1, default=float))
+        paper_figures(real_data, equal.data, args.out)
 
 
 if __name__ == "__main__":

@@ -135,6 +135,17 @@ def test_plan_prints_sizes_labelled_counts_budgets_and_time_without_running():
         assert text in done.stdout, text
 
 
+def test_realism_reference_reports_the_two_sample_test_and_the_pretext(tmp_path):
+    done = _run(BENCHMARKS / "simulator_realism.py", "--n", "12", "--two-sample",
+                "--out", tmp_path, "--figure", tmp_path / "panel.png")  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "power share 15-40 Hz" in done.stdout
+    if "no real records" not in done.stdout:  # ../shared/data present
+        for text in ("two-sample AUC, band powers", "3KG loss after", "normal sinus"):
+            assert text in done.stdout, text
+        assert (tmp_path / "ecg_real.png").is_file() and (tmp_path / "spectra.png").is_file()
+
+
 def test_plan_says_what_mimic_pretraining_downloads_and_that_nothing_is_held_out():
     done = _run(BENCHMARKS / "physionet2020.py", "--plan", "--json",
                 "--pretrain-data", "mimic-iv-ecg", "--pretrain-records", "10000")  # fmt: skip

@@ -18,8 +18,6 @@ import json
 import sys
 from pathlib import Path
 
-import _data
-import _protocol
 import physionet2020
 
 from sk3kg.metrics import paired_bootstrap_auc
@@ -46,11 +44,7 @@ def overrides(pairs: list[str]) -> dict:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    bench = physionet2020.parse_args(["--preset", args.preset])
-    config = physionet2020.make_config(bench)
-    data = _data.load_data(bench, config)
-    split = _protocol.split_by_patient(data["targets"]["3kg"], data["patients"], 0)
-    data["split_X"] = {k: _data.signals(data["X"][i], config) for k, i in split.items()}
+    config, data, split = physionet2020.study_data(["--preset", args.preset])
     run_out = physionet2020.RESULTS / f"{data['name']}-{args.preset}"
     runs, scores = {}, {}
     for name, changes in (("before", overrides(args.before)), ("after", overrides(args.after))):

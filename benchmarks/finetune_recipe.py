@@ -19,7 +19,6 @@ import sys
 import time
 from pathlib import Path
 
-import _data
 import _protocol
 import numpy as np
 import physionet2020
@@ -73,16 +72,12 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def quick_data():
     """The quick preset's records, targets, split and pretrained 3KG encoder."""
-    X, y, config = physionet2020.preset_records("quick")
-    args = physionet2020.parse_args([])
-    data = _data.load_data(args, config)
-    split = _protocol.split_by_patient(data["targets"]["3kg"], data["patients"], 0)
+    config, data, split = physionet2020.study_data([])
     out = physionet2020.RESULTS / "synthetic-quick"
-    data["split_X"] = X
     _, encoder = physionet2020._cached("3kg", config, data, split, out)
     if not encoder.exists():
         physionet2020.method_features("3kg", config, data, split, out, "cpu")
-    return X, y, ThreeKGEmbedder.from_pretrained(encoder)
+    return data["split_X"], data["split_y"], ThreeKGEmbedder.from_pretrained(encoder)
 
 
 def run(variant, fraction, seed, X, y, embedder) -> dict:

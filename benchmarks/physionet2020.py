@@ -176,16 +176,17 @@ def make_config(args: argparse.Namespace) -> dict:
     return config
 
 
-def preset_records(preset: str = "quick") -> tuple[dict, dict, dict]:
-    """A preset's records and 3KG-class targets by split, and its config (for the studies
-    that choose its settings on the validation split)."""
-    args = parse_args(["--preset", preset])
+def study_data(argv: list[str]) -> tuple[dict, dict, dict]:
+    """The config, records and patient split of a run with these arguments, for the studies
+    that choose its settings on the validation split: ``data["split_X"]`` holds each
+    split's records in memory, ``data["split_y"]`` their 3KG-class targets."""
+    args = parse_args(argv)
     config = make_config(args)
     data = _data.load_data(args, config)
     split = _protocol.split_by_patient(data["targets"]["3kg"], data["patients"], 0)
-    X = {part: _data.signals(data["X"][index], config) for part, index in split.items()}
-    y = {part: data["targets"]["3kg"][index] for part, index in split.items()}
-    return X, y, config
+    data["split_X"] = {part: _data.signals(data["X"][i], config) for part, i in split.items()}
+    data["split_y"] = {part: data["targets"]["3kg"][i] for part, i in split.items()}
+    return config, data, split
 
 
 def _cache_key(method: str, config: dict, data: dict, split: dict) -> str:

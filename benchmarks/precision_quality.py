@@ -19,7 +19,6 @@ import sys
 import time
 from pathlib import Path
 
-import _data
 import _methods
 import _protocol
 import numpy as np
@@ -62,12 +61,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     bench_args = ["--data", "synthetic", "--preset", "small"]
     bench_args += ["--n-records", str(args.n_records)] if args.n_records else []
-    bench = physionet2020.parse_args(bench_args)
-    config = physionet2020.make_config(bench)
-    data = _data.load_data(bench, config)
-    split = _protocol.split_by_patient(data["targets"]["3kg"], data["patients"], 0)
-    X = {name: _data.signals(data["X"][index], config) for name, index in split.items()}
-    y = {name: data["targets"]["3kg"][index] for name, index in split.items()}
+    config, data, _ = physionet2020.study_data(bench_args)
+    X, y = data["split_X"], data["split_y"]
     epochs = args.epochs or _methods.sample_schedule(config["pretrain_records"], len(X["train"]))[0]
     seeds = [int(s) for s in args.seeds.split(",")]
     fractions = [float(f) for f in args.fractions.split(",")]

@@ -180,7 +180,8 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     if args.replot:
         return report(args.out, json.loads((args.out / "results.json").read_text()))
-    X, y, config = physionet2020.preset_records(args.preset)
+    config, data, _ = physionet2020.study_data(["--preset", args.preset])
+    X, y = data["split_X"], data["split_y"]
     subsets = {(f, s): _protocol.labelled_subset(y["train"], f, s) for f, s in SUBSETS}
     budgets = [int(b) for b in args.budgets.split(",")]
     rows = []

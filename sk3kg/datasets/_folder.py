@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import fnmatch
 import os
-import warnings
 from functools import partial
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import numpy as np
 from sklearn.utils import Bunch
 
 from ..vcg import resolve_leads
+from ._bad_records import raise_bad_record, report_skipped
 from ._base import get_data_home
 from ._cache import cache_key, load_cached, parse_to_npy, scan_files
 from ._challenge._format import RecordError, flat_leads
@@ -32,7 +32,6 @@ _BATCH = 16  # records per parallel task
 _CROPS = ("start", "center")
 #: Factors from the voltage units WFDB headers write to mV (lower case).
 UNIT_TO_MV = {"mv": 1.0, "uv": 1e-3, "µv": 1e-3, "v": 1e3}
-_MAX_LISTED = 20
 
 
 def _positions(names: list[str], asked: tuple[str, ...]) -> list[int | None]:
@@ -125,7 +124,7 @@ def _build(target: Path, names: list[str], params: dict, n_jobs) -> dict:
     def on_record(name: str, result) -> bool:
         if isinstance(result, RecordError):
             if params["on_error"] == "raise":
-                raise RecordError(f"{result} Pass on_error='skip' to leave bad records out.")
+                raise_bad_record(str(result))
             skipped.append((name, str(result)))
             return False
         if params["fs_in"] is not None and result["fs"] != params["fs_in"]:
@@ -162,16 +161,6 @@ def _check(root: Path, fs, duration, crop: str, on_error: str) -> None:
         raise ValueError(f"on_error must be 'skip' or 'raise', got {on_error!r}.")
     if (fs is not None and not fs > 0) or not duration > 0:
         raise ValueError(f"fs and duration must be positive, got fs={fs}, duration={duration}.")
-
-
-def _warn_skipped(skipped: list, n_total: int) -> None:
-    if not skipped:
-        return
-    listed = "\n  ".join(reason for _, reason in skipped[:_MAX_LISTED])
-    more = f"\n  and {len(skipped) - _MAX_LISTED} more" if len(skipped) > _MAX_LISTED else ""
-    warnings.warn(f"Skipped {len(skipped)} of {n_total} records (all listed in the result's "
-                  f"'skipped'):\n  {listed}{more}\nPass on_error='raise' to stop at the first "
-                  "bad record instead.", UserWarning, stacklevel=3)  # fmt: skip
 
 
 _DESCR = """\
@@ -278,7 +267,7 @@ def load_wfdb_folder(path, *, fs=None, duration=10.0, leads="standard", pattern=
     folder = Path(get_data_home(data_home)) / "wfdb-folders" / key if cache else None
     data, meta = load_cached(folder, partial(_build, names=names, params=params, n_jobs=n_jobs))
     skipped = [tuple(pair) for pair in meta["skipped"].tolist()]
-    _warn_skipped(skipped, len(names))
+    report_skipped(skipped, len(names), on_error)
     flat = meta["flat_leads"]
     descr = _DESCR.format(root=root, underline="=" * (len(str(root)) + 18), pattern=pattern,
                           n=len(data), skipped=len(skipped), flat=int(flat.any(axis=1).sum()),

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import re
-import warnings
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import NamedTuple
 import numpy as np
 from sklearn.utils import Bunch
 
+from .._bad_records import raise_bad_record, report_skipped
 from .._base import get_data_home
 from .._cache import cache_key, load_cached, parse_to_npy, scan_files
 from .._resample import fit_length, resample
@@ -53,7 +53,6 @@ _META_DTYPES = {
     "sex": str,
     "lengths": np.int64,
 }
-_MAX_LISTED = 20  # skipped records named in the warning; all of them are in bunch.skipped
 
 
 class ChallengeYear(NamedTuple):
@@ -135,10 +134,6 @@ def _read_batch(root: Path, names: list[str], fs: float, n_samples: int, crop: s
     return results
 
 
-def _raise(reason: str) -> None:
-    raise RecordError(f"{reason} Pass on_error='skip' to leave bad records out.")
-
-
 def _flat_reason(record: str, flat: np.ndarray) -> str:
     leads = ", ".join(np.array(CHALLENGE_LEADS)[flat])
     return f"{record}: flat leads {leads} (every sample equal), left out as skip_flat=True asks."
@@ -154,7 +149,7 @@ def _parse_to_npy(target: Path, headers: list[str], params: dict, n_jobs: int | 
     def on_record(name: str, result) -> bool:
         if isinstance(result, RecordError):
             if params["on_error"] == "raise":
-                _raise(str(result))
+                raise_bad_record(str(result))
             skipped.append((_stem(name), str(result)))
             return False
         if params["skip_flat"] and result["flat"].any():
@@ -226,27 +221,6 @@ def _describe(meta: dict, target: np.ndarray, params: dict) -> str:
     return params["challenge"].descr.format(characteristics=characteristics)
 
 
-def _report_skipped(skipped: list, skipped_flat: list, n_total: int, on_error: str) -> None:
-    """One warning for the records left out: the bad ones (which raise instead under
-    on_error="raise") and those with flat leads that skip_flat=True leaves out."""
-    if skipped and on_error == "raise":
-        _raise(skipped[0][1])
-    every = skipped + skipped_flat
-    if not every:
-        return
-    listed = "\n  ".join(reason for _, reason in every[:_MAX_LISTED])
-    more = f"\n  and {len(every) - _MAX_LISTED} more" if len(every) > _MAX_LISTED else ""
-    advice = ["Pass on_error='raise' to stop at the first bad record instead."] * bool(skipped)
-    advice += ["Pass skip_flat=False to keep the records with flat leads (the result's "
-               "'flat_leads' marks those leads)."] * bool(skipped_flat)  # fmt: skip
-    warnings.warn(
-        f"Skipped {len(every)} of {n_total} records (all listed in the result's 'skipped'):"
-        f"\n  {listed}{more}\n" + " ".join(advice),
-        UserWarning,
-        stacklevel=4,
-    )
-
-
 def _check_params(classes: str, crop: str, on_error: str, fs: float, duration: float,
                   sources, table: dict[str, Source]) -> None:  # fmt: skip
     if classes not in CLASS_SETS:
@@ -271,7 +245,7 @@ def _load_arrays(root: Path, sources, params: dict, cache: bool, data_home, n_jo
                      "download it again or delete the signal file.")
                     for n in orphans]  # fmt: skip
     if orphan_skips and params["on_error"] == "raise":
-        _raise(orphan_skips[0][1])
+        raise_bad_record(orphan_skips[0][1])
     key = cache_key(fingerprint, _CACHE_VERSION, params["fs"], params["n_samples"],
                     params["crop"], params["skip_flat"])  # fmt: skip
     home = Path(get_data_home(data_home)) / f"physionet{params['challenge'].year}"
@@ -318,7 +292,8 @@ def load_challenge(challenge: ChallengeYear, path, *, sources, fs, duration, cla
               "challenge": challenge}  # fmt: skip
     data, meta = _load_arrays(root, sources, params, cache, data_home, n_jobs)
     n_total = len(meta["record_ids"]) + len(meta["skipped"]) + len(meta["skipped_flat"])
-    _report_skipped(meta["skipped"], meta["skipped_flat"], n_total, on_error)
+    report_skipped(meta["skipped"], n_total, on_error, skipped_flat=meta["skipped_flat"],
+                   stacklevel=4)  # fmt: skip
     target = _targets(meta["scored"], classes)
     if return_X_y:
         return data, target

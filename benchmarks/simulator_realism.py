@@ -49,6 +49,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 FS = 500
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+RESULTS = Path(__file__).parent / "results" / "simulator-realism"  # not tracked by git
 BANDS = [(0, 0.5), (0.5, 5), (5, 15), (15, 40), (40, 250)]
 
 
@@ -320,7 +321,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=200, help="simulated records")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--figure", default="simulator_realism.png", help="PNG to write")
+    parser.add_argument(
+        "--figure",
+        type=Path,
+        default=RESULTS / "panel.png",
+        help="PNG to write (default: under benchmarks/results, not tracked)",
+    )
     parser.add_argument(
         "--two-sample",
         action="store_true",
@@ -340,6 +346,7 @@ def main(argv=None):
     text = table(sim, real)
     print(text)
     example = real_data[0] if real_data is not None else None
+    args.figure.parent.mkdir(parents=True, exist_ok=True)
     figure(sim, real, simulated[0], example, args.figure)
     print(f"\nfigure: {args.figure}")
     if real_data is None:

@@ -30,7 +30,14 @@ def rank_and_world_size() -> tuple[int, int]:
 
 
 def _destroy_process_group() -> None:
+    """At exit: wait for every process, then tear the group down.
+
+    Without the barrier a process that finishes first closes its connections while
+    the others still use theirs; gloo then aborted a process at exit ("terminate
+    called without an active exception") after a run that had trained correctly.
+    """
     if dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()
 
 

@@ -86,6 +86,12 @@ def axis_definition(wave: waves.Kernels, leads: np.ndarray) -> float:
     return float(np.linalg.norm(area.sum(axis=0)) / np.linalg.norm(area, axis=1).sum())
 
 
+def peak(wave: waves.Kernels) -> float:
+    """Largest magnitude (mV) of a wave's dipole: a PVC is at least 1.6 times the QRS's."""
+    t = np.arange(-0.02, wave.center.max() + 0.05, 0.001)
+    return float(np.linalg.norm(sample(wave, t), axis=0).max())
+
+
 def limb_voltage(wave: waves.Kernels, leads: np.ndarray) -> float:
     """Largest peak-to-peak QRS amplitude (mV) over the six limb leads."""
     t = np.arange(-0.02, wave.center.max() + 0.08, 0.001)
@@ -111,7 +117,7 @@ def dominant_qrs(rng, findings, duration: float) -> tuple[waves.Kernels, waves.K
     elif findings.fascicular_block:
         wave = waves.anterior_fascicular_block(duration)
     else:
-        wave = waves.normal_qrs(duration)
+        wave = waves.normal_qrs(duration, rng)
     fixed = np.arange(len(wave.center)) == (len(wave.center) - 1 if late else -1)
     notches = waves.notches(duration, rng)
     wave = with_duration(waves.concat(wave, notches), duration)
@@ -175,9 +181,11 @@ def _p_waves(rng, duration: float, orientation: np.ndarray) -> dict:
 def axis_set_qrs(anatomy, rng, patient, physiology, leads: np.ndarray):
     """The dominant QRS turned to the patient's axis (and scarred); the frontal turn (rad).
 
-    When the turning forces and those fixed to the anatomy nearly cancel in the
-    frontal plane (a right bundle-branch block), the left-ventricular forces grow
-    and the right-ventricular ones shrink until the net area defines the axis.
+    When the forces nearly cancel in the frontal plane, they are reweighted until
+    the net area defines the axis: with forces fixed to the anatomy (a right
+    bundle-branch block), the left-ventricular forces grow and the right-ventricular
+    ones shrink; otherwise the forces along the net area grow and those against it
+    shrink (a patient's own QRS loop can be nearly balanced).
     """
     findings = patient.findings
     orientation = waves.rotation_xyz(patient.rotation)
@@ -187,12 +195,17 @@ def axis_set_qrs(anatomy, rng, patient, physiology, leads: np.ndarray):
     for _ in range(6):
         turn = turn_to_axis(turning, fixed, target, leads)
         qrs = waves.concat(waves.rotate(turning, waves.rotation_z(turn)), fixed)
-        if len(fixed.center) == 0 or axis_definition(qrs, leads) > 0.4:
+        if axis_definition(qrs, leads) > 0.4:
             break
-        turning, fixed = (
-            waves.rotate(turning, 1.1 * np.eye(3)),
-            waves.rotate(fixed, 0.9 * np.eye(3)),
-        )
+        if len(fixed.center):
+            turning, fixed = (
+                waves.rotate(turning, 1.1 * np.eye(3)),
+                waves.rotate(fixed, 0.9 * np.eye(3)),
+            )
+        else:  # the forces along the net frontal area grow, those against it shrink
+            area = waves.net_area_per_kernel(qrs) @ leads[[0, 5]].T
+            along = np.where(area @ area.sum(axis=0) > 0, 1.1, 0.9)
+            turning = turning._replace(amplitude=along[:, None] * turning.amplitude)
     if findings.infarct is not None:  # a scar shifts the axis as it does in a real heart
         qrs = clear_of_thresholds(waves.infarct_q(qrs, findings.infarct, anatomy), leads)
     return with_duration(qrs, physiology.qrs), turn  # the changes above moved its ends
@@ -210,6 +223,7 @@ def build_shapes(rng, patient, record, physiology, leads: np.ndarray) -> Shapes:
     orientation = waves.rotation_xyz(patient.rotation)
     pvc = waves.ventricular_ectopic_qrs(physiology.pvc_qrs, anatomy)
     pvc = waves.rotate(with_duration(pvc, physiology.pvc_qrs), orientation)
+    pvc = waves.rotate(pvc, max(1.0, 1.6 * peak(qrs) / peak(pvc)) * np.eye(3))
     pvc_t = waves.secondary_t(waves.normal_t(anatomy), waves.net_area(pvc), anatomy)
     p_by_kind = _p_waves(anatomy, physiology.p_duration, orientation)
     scale, ventricular = _voltage_scale(anatomy, patient.findings, qrs, leads, patient.scale)

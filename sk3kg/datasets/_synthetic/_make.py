@@ -35,8 +35,10 @@ modulates the rate, the amplitude and the frontal orientation beat by beat; the 
 follows the preceding RR (Bazett), lengthened by half a wide QRS's excess over 100 ms.
 
 **Patients.** Heart orientation (rotations about X, Y, Z of SD 8, 15 and 12 degrees),
-size and conductivity (a log-normal voltage factor), precordial electrode placement,
-the details of the wave shapes, resting rate and intervals, and the structural
+size and conductivity (a log-normal voltage factor), precordial electrode placement
+and the chest wall's effect on the precordial voltages, the patient's own QRS loop
+(the timing, width, size and direction of its activation fronts), the details of the
+other wave shapes, resting rate and intervals, and the structural
 findings (pacing, bundle-branch and fascicular blocks, QRS axis, scar, low voltage)
 belong to a patient; a patient's records share them and differ in rhythm,
 premature beats, PR, QT and T waves.
@@ -66,10 +68,12 @@ in one. PR > 220 ms for IAVB/LPR; QTc > 470 ms for LQT, otherwise at most 445 ms
 Of each equivalent pair (CRBBB/RBBB, PAC/SVPB, PVC/VPB, IAVB/LPR) a record carries
 one code, in the proportion of the training data.
 
-**Noise.** At the nine electrodes: baseline wander with respiration, muscle noise,
-50 or 60 Hz interference (absent in 40 % of records, as after a notch filter) and,
-in 15 % of records, electrode-motion bursts; sizes are log-normal around typical
-resting-ECG values.
+**Noise.** At the nine electrodes: baseline wander with respiration (larger at the
+chest electrodes), muscle noise (larger at the limb electrodes), a broadband
+amplifier floor, 50 or 60 Hz interference (absent in 40 % of records, as after a
+notch filter) and, in 15 % of records, electrode-motion bursts; sizes are log-normal
+around typical resting-ECG values. The spectrum and a two-sample test against real
+records are in benchmarks/simulator_realism.py.
 """
 
 
@@ -124,7 +128,7 @@ def _targets(codes: list, classes: str) -> np.ndarray:
 
 
 # Bump when the simulator's output for given settings changes, to invalidate caches.
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2
 
 
 def _simulate_set(n_records, fs, duration, n_patients, noise, random_state, n_jobs):

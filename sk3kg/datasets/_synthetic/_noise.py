@@ -29,6 +29,11 @@ def _electrode_to_leads() -> np.ndarray:
 
 
 ELECTRODE_TO_LEADS = _electrode_to_leads()
+# Breathing moves the chest electrodes more than the limb ones; the limbs carry more
+# muscle than the chest wall. Relative sizes of wander and muscle noise per electrode.
+_WANDER_AT = np.array([0.4] * 3 + [1.0] * 6)[:, None]
+_MUSCLE_AT = np.array([1.0] * 3 + [0.4] * 6)[:, None]
+_AMPLIFIER = 0.0045  # mV RMS of the broadband floor (amplifier and quantisation)
 
 
 class NoiseLevels(NamedTuple):
@@ -43,7 +48,7 @@ class NoiseLevels(NamedTuple):
 
 def draw_noise_levels(rng, factor: float) -> NoiseLevels:
     """Realistic noise sizes (log-normal around typical resting-ECG values) times ``factor``."""
-    baseline = np.exp(rng.normal(np.log(0.065), 0.7))
+    baseline = np.exp(rng.normal(np.log(0.035), 0.7))
     muscle = np.exp(rng.normal(np.log(0.008), 0.6))
     powerline = 0.0 if rng.random() < 0.4 else np.exp(rng.normal(np.log(0.01), 1.0))
     mains = 50.0 if rng.random() < 0.5 else 60.0
@@ -62,11 +67,12 @@ def electrode_noise(rng, levels: NoiseLevels, fs: float, n_samples: int, resp) -
     rates = np.concatenate([[resp[0]], rng.uniform(0.03, 0.6, 3)])
     phases = np.concatenate([[resp[1]], rng.uniform(0, 2 * np.pi, 3)])
     wander = np.sin(2 * np.pi * rates[:, None] * t + phases[:, None])
-    noise = (levels.baseline * rng.normal(0, 0.6, (9, 4))) @ wander
+    noise = (_WANDER_AT * levels.baseline * rng.normal(0, 0.6, (9, 4))) @ wander
     white = rng.standard_normal((9, n_samples), dtype=np.float32)
     muscle = lfilter(*_muscle_band(fs), white, axis=1)
     muscle /= np.sqrt(np.mean(muscle**2, axis=1, keepdims=True))
-    noise += (levels.muscle * rng.uniform(0.5, 1.5, (9, 1))) * muscle + 0.002 * white
+    noise += (_MUSCLE_AT * levels.muscle * rng.uniform(0.5, 1.5, (9, 1))) * muscle
+    noise += _AMPLIFIER * white
     if levels.powerline > 0:
         noise += _powerline(rng, levels, t)
     if levels.motion > 0:

@@ -51,13 +51,16 @@ class Physiology(NamedTuple):
 
 
 def _electrode_placement(rng) -> np.ndarray:
-    """Dower rows with precordial electrodes shifted along the chest and jittered."""
+    """Dower rows with precordial electrodes shifted along the chest and jittered, and
+    the chest wall's effect on their voltage: log-normal, SD 0.15 shared by the six
+    and 0.08 each (thickness and distance from the heart vary between patients)."""
     leads = DOWER.copy()
     position = np.clip(np.arange(6) + rng.normal(0, 0.25) + rng.normal(0, 0.1, 6), 0, 5)
     precordial = DOWER[2:]
     for axis in range(3):
         leads[2:, axis] = np.interp(position, np.arange(6), precordial[:, axis])
     leads[2:] += rng.normal(0, 0.04, (6, 3))
+    leads[2:] *= np.exp(0.15 * rng.normal() + 0.08 * rng.normal(size=(6, 1)))
     return leads
 
 

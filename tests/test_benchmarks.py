@@ -136,13 +136,15 @@ def test_plan_prints_sizes_labelled_counts_budgets_and_time_without_running():
 
 
 def test_realism_reference_reports_the_two_sample_test_and_the_pretext(tmp_path):
-    done = _run(BENCHMARKS / "simulator_realism.py", "--n", "12", "--two-sample",
+    done = _run(BENCHMARKS / "simulator_realism.py", "--n", "12", "--two-sample", "--draws", "2",
                 "--out", tmp_path, "--figure", tmp_path / "panel.png")  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     assert "power share 15-40 Hz" in done.stdout
     if "no real records" not in done.stdout:  # ../shared/data present
-        for text in ("two-sample AUC, band powers", "3KG loss after", "normal sinus"):
+        for text in ("two-sample AUC, band powers", "3KG loss after", "normal sinus", "(draws: "):
             assert text in done.stdout, text
+        facts = json.loads((tmp_path / "results.json").read_text())
+        assert len(facts["two_sample"]["band powers"]["auc_draws"]) == facts["draws"] == 2
         assert (tmp_path / "ecg_real.png").is_file() and (tmp_path / "spectra.png").is_file()
 
 

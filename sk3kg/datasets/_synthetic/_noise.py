@@ -33,7 +33,7 @@ ELECTRODE_TO_LEADS = _electrode_to_leads()
 # muscle than the chest wall. Relative sizes of wander and muscle noise per electrode.
 _WANDER_AT = np.array([0.4] * 3 + [1.0] * 6)[:, None]
 _MUSCLE_AT = np.array([1.0] * 3 + [0.4] * 6)[:, None]
-_AMPLIFIER = 0.0045  # mV RMS of the broadband floor (amplifier and quantisation)
+_AMPLIFIER = 0.0035  # mV RMS of the broadband floor (amplifier and quantisation)
 
 
 class NoiseLevels(NamedTuple):
@@ -49,7 +49,7 @@ class NoiseLevels(NamedTuple):
 def draw_noise_levels(rng, factor: float) -> NoiseLevels:
     """Realistic noise sizes (log-normal around typical resting-ECG values) times ``factor``."""
     baseline = np.exp(rng.normal(np.log(0.035), 0.7))
-    muscle = np.exp(rng.normal(np.log(0.008), 0.6))
+    muscle = np.exp(rng.normal(np.log(0.006), 0.6))
     powerline = 0.0 if rng.random() < 0.4 else np.exp(rng.normal(np.log(0.01), 1.0))
     mains = 50.0 if rng.random() < 0.5 else 60.0
     motion = rng.uniform(0.1, 0.5) if rng.random() < 0.15 else 0.0
@@ -82,8 +82,8 @@ def electrode_noise(rng, levels: NoiseLevels, fs: float, n_samples: int, resp) -
 
 @cache
 def _muscle_band(fs: float):
-    """Surface EMG as band-limited noise, 15-100 Hz (below Nyquist)."""
-    return butter(2, [15, min(100, 0.4 * fs)], btype="band", fs=fs)
+    """Surface EMG as band-limited noise, 15-150 Hz (below Nyquist)."""
+    return butter(2, [15, min(150, 0.4 * fs)], btype="band", fs=fs)
 
 
 def _powerline(rng, levels: NoiseLevels, t: np.ndarray) -> np.ndarray:

@@ -11,6 +11,7 @@ encoder is the one a run of that budget would have trained. The test split is ne
 
     python benchmarks/pretrain_budget.py                          # every variant
     python benchmarks/pretrain_budget.py --variants full,crop-5s --budgets 12000,48000
+    python benchmarks/pretrain_budget.py --replot --out DIR --before OLDER_DIR  # dashed: OLDER_DIR
 
 Writes ``benchmarks/results/pretrain-budget/results.{json,md}`` and ``budget.png``; a
 later run of other variants adds its rows to those of earlier ones.
@@ -56,6 +57,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--preset", default="quick", help="whose data and split (smoke: seconds)")
     parser.add_argument("--replot", action="store_true", help="redraw the table and figure")
     parser.add_argument("--out", type=Path, default=physionet2020.RESULTS / "pretrain-budget")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="an earlier run's folder: its curves of the same variants, dashed, in the figure",
+    )
     return parser.parse_args(argv)
 
 
@@ -142,7 +148,8 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def plot(path: Path, rows: list[dict]) -> None:
+def plot(path: Path, rows: list[dict], before: list[dict] = ()) -> None:
+    """Validation AUC against budget per variant; ``before`` rows of the same variants dashed."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -150,12 +157,17 @@ def plot(path: Path, rows: list[dict]) -> None:
 
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), sharex=True)
     for ax, fraction in zip(axes, (0.01, 0.1), strict=True):
-        for variant in sorted({r["variant"] for r in rows}, key=list(VARIANTS).index):
-            mine = [r for r in rows if r["variant"] == variant and r["fraction"] == fraction]
-            budgets = sorted({r["records_seen"] for r in mine})
-            means = [np.mean([r["auc"] for r in mine if r["records_seen"] == b]) for b in budgets]
-            ax.plot(budgets, means, marker="o", label=variant)
-        budgets = sorted({r["records_seen"] for r in rows})
+        variants = sorted({r["variant"] for r in rows}, key=list(VARIANTS).index)
+        for i, variant in enumerate(variants):
+            curves = ((variant, rows, "-"), (f"{variant}, before", before, "--"))
+            for label, source, style in curves:
+                mine = [r for r in source if r["variant"] == variant and r["fraction"] == fraction]
+                budgets = sorted({r["records_seen"] for r in mine})
+                means = [np.mean([r["auc"] for r in mine if r["records_seen"] == b])
+                         for b in budgets]  # fmt: skip
+                if means:
+                    ax.plot(budgets, means, style, marker="o", color=f"C{i}", label=label)
+        budgets = sorted({r["records_seen"] for r in [*rows, *before]})
         ax.set_xscale("log", base=2)
         ax.set_xticks(budgets, [f"{b / 1000:g}k" for b in budgets])
         ax.minorticks_off()
@@ -178,8 +190,9 @@ def _merged(path: Path, rows: list[dict]) -> list[dict]:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    before = json.loads((args.before / "results.json").read_text())["rows"] if args.before else []
     if args.replot:
-        return report(args.out, json.loads((args.out / "results.json").read_text()))
+        return report(args.out, json.loads((args.out / "results.json").read_text()), before)
     config, data, _ = physionet2020.study_data(["--preset", args.preset])
     X, y = data["split_X"], data["split_y"]
     subsets = {(f, s): _protocol.labelled_subset(y["train"], f, s) for f, s in SUBSETS}
@@ -193,14 +206,14 @@ def main(argv=None) -> int:
             "torch_threads": torch.get_num_threads(),
             "variants": {k: str(v) for k, v in VARIANTS.items()}}  # fmt: skip
     (args.out / "results.json").write_text(json.dumps({**meta, "rows": rows}, indent=1))
-    return report(args.out, {**meta, "rows": rows})
+    return report(args.out, {**meta, "rows": rows}, before)
 
 
-def report(out: Path, results: dict) -> int:
+def report(out: Path, results: dict, before: list[dict] = ()) -> int:
     """Write the table and the figure of a run's results; print the table."""
     text = table(results["rows"])
     (out / "results.md").write_text(text + "\n")
-    plot(out / "budget.png", results["rows"])
+    plot(out / "budget.png", results["rows"], before)
     print(text)
     return 0
 

@@ -171,6 +171,33 @@ def test_noise_leaves_the_heart_and_labels_unchanged(seed):
     assert 0.005 < residual.std() < 0.5  # mV: present, and smaller than the ECG
 
 
+def test_noise_sits_where_real_recordings_have_it(seed):
+    """Breathing moves the chest electrodes (wander larger in V1-V6 than in I), the limbs
+    carry the muscle (EMG larger in I, between two limb electrodes, than in V3)."""
+    clean = make_synthetic_ecgs(60, duration=8.0, noise=None, random_state=seed).data
+    noise = make_synthetic_ecgs(60, duration=8.0, random_state=seed).data - clean
+    low = sosfiltfilt(butter(2, 0.5, btype="low", fs=500, output="sos"), noise, axis=-1)
+    high = sosfiltfilt(butter(2, [20, 45], btype="band", fs=500, output="sos"), noise, axis=-1)
+    wander, muscle = np.median(low.std(axis=-1), axis=0), np.median(high.std(axis=-1), axis=0)
+    # Equal sites would give V leads 0.8 times lead I's wander (I: two electrodes, V: one and
+    # a third of three); chest sites 2.5 times the limb ones give 1.8 in expectation.
+    assert np.median(wander[[LEAD[f"V{i}"] for i in range(1, 7)]]) > 1.3 * wander[LEAD["I"]]
+    assert muscle[LEAD["I"]] > 1.5 * muscle[LEAD["V3"]]
+
+
+def test_each_patient_has_a_qrs_loop_of_their_own():
+    """The inner activation fronts move, every front changes width and direction; the
+    septal and terminal fronts keep their times, which mark the QRS's ends."""
+    from sk3kg.datasets._synthetic._waves import normal_qrs
+
+    first, again, other = (normal_qrs(0.09, np.random.default_rng(s)) for s in (1, 1, 2))
+    np.testing.assert_array_equal(first.amplitude, again.amplitude)
+    assert not np.allclose(first.center[1:4], other.center[1:4], atol=1e-4)
+    assert not np.allclose(first.width, other.width, rtol=1e-3)
+    assert not np.allclose(first.amplitude, other.amplitude, atol=1e-3)
+    np.testing.assert_array_equal(first.center[[0, -1]], other.center[[0, -1]])
+
+
 @pytest.mark.parametrize("noise", [None, "realistic"])
 def test_limb_leads_obey_einthoven_and_goldberger_exactly(noise, seed):
     ecg = make_synthetic_ecgs(3, duration=3.0, noise=noise, random_state=seed).data

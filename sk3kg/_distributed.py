@@ -8,6 +8,7 @@ processes can be gathered so every process contrasts against the global batch.
 
 import atexit
 import os
+from datetime import timedelta
 
 import torch
 import torch.distributed as dist
@@ -35,9 +36,19 @@ def _destroy_process_group() -> None:
     Without the barrier a process that finishes first closes its connections while
     the others still use theirs; gloo then aborted a process at exit ("terminate
     called without an active exception") after a run that had trained correctly.
+    With gloo the barrier gives up after a minute (a process that failed never
+    comes), and the group is torn down either way.
     """
-    if dist.is_initialized():
-        dist.barrier()
+    if not dist.is_initialized():
+        return
+    try:
+        if dist.get_backend() == "gloo":
+            dist.monitored_barrier(timeout=timedelta(seconds=60))
+        else:
+            dist.barrier()
+    except RuntimeError:
+        pass  # another process is gone: nothing left to wait for
+    finally:
         dist.destroy_process_group()
 
 

@@ -207,6 +207,25 @@ def test_a_run_writes_where_git_does_not_look():
     assert subprocess.run(["git", "check-ignore", "-q", str(features)], cwd=root).returncode == 0
 
 
+def test_cached_features_are_keyed_by_the_records_not_only_their_description():
+    """A new simulator version gives other records behind the same description and split:
+    the features cached for the old ones must not be served."""
+    sys.path.insert(0, str(BENCHMARKS))
+    import physionet2020
+
+    rng = np.random.default_rng(0)
+    split = {"train": np.arange(10), "valid": np.arange(10, 12), "test": np.arange(12, 14)}
+    train = rng.normal(size=(10, 12, 50)).astype(np.float32)
+    data = {"split_X": {"train": train}, "description": "same"}
+    config = {"crop": 5.0, "seeds": [0]}
+    key = physionet2020._cache_key("3kg", config, data, split)
+    assert physionet2020._cache_key("3kg", {**config, "seeds": [1]}, data, split) == key
+    changed = train.copy()
+    changed[0, 0, 0] += 1e-3
+    other = {**data, "split_X": {"train": changed}}
+    assert physionet2020._cache_key("3kg", config, other, split) != key
+
+
 def test_ptbxl_folds_score_a_task_with_pretraining_on_another_dataset(tmp_path):
     from .test_ptbxl import (
         DATABASE_COLUMNS,

@@ -192,16 +192,21 @@ def study_data(argv: list[str]) -> tuple[dict, dict, dict]:
 def _cache_key(method: str, config: dict, data: dict, split: dict) -> str:
     """What a method's cached features depend on: its settings, the split and the records.
 
-    The records enter by a digest of the first training records' signals, so a change
-    of the data behind the same description and split (a new version of the
+    The records enter by a digest of their shape and of about eight training records
+    spread over the set (and the same of the records kept for pretraining only), so a
+    change of the data behind the same description and split (a new version of the
     simulator, a re-downloaded dataset) is not served stale features.
     """
     # Settings of the probe and of the supervised reference do not change pretraining.
     unrelated = {"seeds", "fractions", "verbose", "methods", "callbacks", "label_epochs",
                  "patience", "network_seeds", "stop_records"}  # fmt: skip
     relevant = {k: v for k, v in config.items() if k not in unrelated}
-    first = np.ascontiguousarray(data["split_X"]["train"][:4])
-    records = hashlib.sha256(first.tobytes()).hexdigest()
+    digest = hashlib.sha256()
+    for records in (data["split_X"]["train"], data.get("pool_X")):  # pool: pretraining only
+        if records is not None:
+            digest.update(f"{records.shape} {records.dtype}".encode())
+            digest.update(np.ascontiguousarray(records[:: max(1, len(records) // 8)]).tobytes())
+    records = digest.hexdigest()
     text = json.dumps([method, relevant, data["description"], split["train"].tolist()[:50],
                        len(split["train"]), records, sk3kg.__version__], default=str)  # fmt: skip
     return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -266,7 +266,7 @@ def _iqr(values: np.ndarray) -> str:
 
 
 def _spread(values: list) -> str:
-    """The first value, then the range over all (the draws after the first)."""
+    """The first set's value, then the range over every set (the first one included)."""
     if len(values) == 1:
         return f"{values[0]:.3f}"
     return f"{values[0]:.3f} (draws: {min(values):.3f}-{max(values):.3f})"
@@ -336,6 +336,13 @@ def paper_figures(real: np.ndarray, simulated: np.ndarray, out: Path) -> None:
     plt.close(fig)
 
 
+def _at_least_one(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"needs at least one simulated set, got {value}")
+    return value
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=200, help="simulated records")
@@ -349,11 +356,11 @@ def main(argv=None):
     parser.add_argument(
         "--two-sample",
         action="store_true",
-        help="add the two-sample test and the pretext loss (about a minute)",
+        help="add the two-sample test (on --draws sets) and the pretext loss (a minute or two)",
     )
     parser.add_argument(
         "--draws",
-        type=int,
+        type=_at_least_one,
         default=5,
         help="simulated sets (seeds seed, seed+1, ...) for the range of the share and AUCs",
     )

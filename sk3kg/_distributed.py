@@ -8,6 +8,7 @@ processes can be gathered so every process contrasts against the global batch.
 
 import atexit
 import os
+import sys
 from datetime import timedelta
 
 import torch
@@ -30,24 +31,37 @@ def rank_and_world_size() -> tuple[int, int]:
     return 0, 1
 
 
+_EXIT_TIMEOUT = timedelta(seconds=60)
+_exit = {"group": None, "failed": False}  # the group of the exit barrier; a failing process
+
+
+def _note_failure(hook):
+    """``sys.excepthook`` that first records that the process is failing."""
+
+    def excepthook(*args):
+        _exit["failed"] = True
+        hook(*args)
+
+    return excepthook
+
+
 def _destroy_process_group() -> None:
-    """At exit: wait for every process, then tear the group down.
+    """At exit: wait for every process (a minute at most), then tear the group down.
 
     Without the barrier a process that finishes first closes its connections while
     the others still use theirs; gloo then aborted a process at exit ("terminate
     called without an active exception") after a run that had trained correctly.
-    With gloo the barrier gives up after a minute (a process that failed never
-    comes), and the group is torn down either way.
+    The barrier runs on a gloo group of its own, so it cannot meet a collective of
+    training and its timeout holds; a process ending on an uncaught exception does
+    not wait (the others are not coming, and the launcher stops them once it exits).
     """
     if not dist.is_initialized():
         return
     try:
-        if dist.get_backend() == "gloo":
-            dist.monitored_barrier(timeout=timedelta(seconds=60))
-        else:
-            dist.barrier()
+        if not _exit["failed"]:
+            dist.monitored_barrier(group=_exit["group"], timeout=_EXIT_TIMEOUT)
     except RuntimeError:
-        pass  # another process is gone: nothing left to wait for
+        pass  # another process is gone or stuck: nothing left to wait for
     finally:
         dist.destroy_process_group()
 
@@ -65,7 +79,9 @@ def join_process_group(required: bool) -> bool:
     launched = all(name in os.environ for name in _LAUNCHER_VARIABLES)
     if launched and int(os.environ["WORLD_SIZE"]) > 1 and not dist.is_initialized():
         dist.init_process_group()
+        _exit["group"] = dist.new_group(backend="gloo")
         atexit.register(_destroy_process_group)
+        sys.excepthook = _note_failure(sys.excepthook)
         return True
     if required:
         raise ValueError(

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import joblib
 import numpy as np
@@ -79,7 +80,32 @@ with open(os.path.join(out, f"batches{rank}.json"), "w") as file:
 """
 
 
-def _torchrun(tmp_path, n_processes: int, script_text: str = RANK_SCRIPT):
+# Rank 1 lingers after training, or fails in the middle of it; each rank notes when it left.
+EXIT_SCRIPT = """
+import atexit, os, sys, time
+import numpy as np, torch
+from skorch.callbacks import Callback
+from sk3kg import ThreeKGEmbedder
+
+class FailOnRankOne(Callback):
+    def on_epoch_begin(self, net, **kwargs):
+        if rank == "1" and mode == "fail" and len(net.history) == 2:
+            raise RuntimeError("rank 1 fails in training")
+
+torch.set_num_threads(1)
+data, out, mode = sys.argv[1], sys.argv[2], os.environ["EXIT_MODE"]
+rank = os.environ["RANK"]
+# Registered before fit, so it runs after sk3kg's own exit handler.
+atexit.register(lambda: open(os.path.join(out, f"left{rank}"), "w").write(str(time.time())))
+ThreeKGEmbedder(width=4, depth=1, max_epochs=3, batch_size=6, random_state=0,
+                callbacks=[FailOnRankOne()]).fit(np.load(data))
+if rank == "1":
+    time.sleep(3)
+    open(os.path.join(out, "done1"), "w").write(str(time.time()))
+"""
+
+
+def _torchrun(tmp_path, n_processes: int, script_text: str = RANK_SCRIPT, **env):
     script = tmp_path / "pretrain.py"
     script.write_text(script_text, encoding="utf-8")
     command = [
@@ -87,7 +113,7 @@ def _torchrun(tmp_path, n_processes: int, script_text: str = RANK_SCRIPT):
         *("--nproc-per-node", str(n_processes)),
         *(str(script), str(tmp_path / "ecgs.npy"), str(tmp_path)),
     ]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", **env}
     if sys.platform.startswith("linux"):
         env["GLOO_SOCKET_IFNAME"] = "lo"  # keep gloo's traffic on loopback
     # A new session, so a timeout can kill torchrun and both workers together.
@@ -98,9 +124,20 @@ def _torchrun(tmp_path, n_processes: int, script_text: str = RANK_SCRIPT):
     try:
         stdout, stderr = process.communicate(timeout=180)
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, 9)
+        _kill_session(process.pid)
         stdout, stderr = process.communicate()
     return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+
+
+def _kill_session(session: int) -> None:
+    """Kill every process of a session: torchrun's workers have process groups of their
+    own, and while one lives the pipes stay open."""
+    for entry in os.listdir("/proc"):
+        try:
+            if entry.isdigit() and os.getsid(int(entry)) == session:
+                os.kill(int(entry), 9)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 @pytest.fixture(scope="module")
@@ -179,3 +216,24 @@ def test_grouped_ranks_end_with_identical_weights(grouped_run):
     weights = [torch.load(tmp_path / f"weights{r}.pt") for r in range(2)]
     for name, tensor in weights[0].items():
         assert torch.equal(tensor, weights[1][name]), name
+
+
+def test_at_exit_every_rank_waits_for_the_others(tmp_path):
+    """Rank 0 leaves only after rank 1 has finished: no process closes its connections
+    while another still uses them (gloo aborted such a process at exit)."""
+    np.save(tmp_path / "ecgs.npy", vcg_to_ecg(smooth_vcg(np.random.default_rng(0), 12, 128)))
+    result = _torchrun(tmp_path, n_processes=2, script_text=EXIT_SCRIPT, EXIT_MODE="linger")
+    assert result.returncode == 0, result.stderr[-3000:]
+    left = float((tmp_path / "left0").read_text())
+    assert left >= float((tmp_path / "done1").read_text())
+
+
+def test_a_failing_rank_does_not_leave_the_others_waiting(tmp_path):
+    np.save(tmp_path / "ecgs.npy", vcg_to_ecg(smooth_vcg(np.random.default_rng(0), 12, 128)))
+    start = time.monotonic()
+    result = _torchrun(tmp_path, n_processes=2, script_text=EXIT_SCRIPT, EXIT_MODE="fail")
+    assert result.returncode != 0
+    assert "rank 1 fails in training" in result.stderr
+    # Rank 0 waits in a training collective; a failing rank 1 waiting at the exit
+    # barrier would hold the run for the barrier's minute.
+    assert time.monotonic() - start < 40

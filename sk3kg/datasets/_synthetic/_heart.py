@@ -87,7 +87,7 @@ def axis_definition(wave: waves.Kernels, leads: np.ndarray) -> float:
 
 
 def peak(wave: waves.Kernels) -> float:
-    """Largest magnitude (mV) of a wave's dipole: a PVC is at least 1.6 times the QRS's."""
+    """Largest magnitude (mV) of a wave's dipole (a PVC is sized against the QRS's)."""
     t = np.arange(-0.02, wave.center.max() + 0.05, 0.001)
     return float(np.linalg.norm(sample(wave, t), axis=0).max())
 
@@ -223,6 +223,7 @@ def build_shapes(rng, patient, record, physiology, leads: np.ndarray) -> Shapes:
     orientation = waves.rotation_xyz(patient.rotation)
     pvc = waves.ventricular_ectopic_qrs(physiology.pvc_qrs, anatomy)
     pvc = waves.rotate(with_duration(pvc, physiology.pvc_qrs), orientation)
+    # At least 1.6 times the QRS's peak, before a QRS with small limb voltages is enlarged.
     pvc = waves.rotate(pvc, max(1.0, 1.6 * peak(qrs) / peak(pvc)) * np.eye(3))
     pvc_t = waves.secondary_t(waves.normal_t(anatomy), waves.net_area(pvc), anatomy)
     p_by_kind = _p_waves(anatomy, physiology.p_duration, orientation)

@@ -3,10 +3,11 @@
 Noise enters at the electrodes (RA, LA, LL, V1-V6), so every lead gets the
 combination its electrodes make: Einthoven's and Goldberger's laws hold for the
 noisy ECG as for the clean one, and noise shared by the electrodes cancels as in
-a real amplifier. The components and their sizes follow the MIT-BIH Noise Stress
-Test Database and Clifford et al. (2006) and Sameni et al. (2007): baseline wander
-from respiration and electrode drift, muscle (EMG) noise, powerline interference,
-and occasional electrode-motion bursts.
+a real amplifier. The components follow the MIT-BIH Noise Stress Test Database and
+Clifford et al. (2006) and Sameni et al. (2007): baseline wander from respiration and
+electrode drift, muscle (EMG) noise, powerline interference, an amplifier floor and
+occasional electrode-motion bursts; their sizes and where they enter were then set
+against the spectra of real records (benchmarks/simulator_realism.py).
 """
 
 from functools import cache

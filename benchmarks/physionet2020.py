@@ -201,14 +201,15 @@ def _cache_key(method: str, config: dict, data: dict, split: dict) -> str:
     unrelated = {"seeds", "fractions", "verbose", "methods", "callbacks", "label_epochs",
                  "patience", "network_seeds", "stop_records"}  # fmt: skip
     relevant = {k: v for k, v in config.items() if k not in unrelated}
-    digest = hashlib.sha256()
+    fingerprint = hashlib.sha256()
     for records in (data["split_X"]["train"], data.get("pool_X")):  # pool: pretraining only
         if records is not None:
-            digest.update(f"{records.shape} {records.dtype}".encode())
-            digest.update(np.ascontiguousarray(records[:: max(1, len(records) // 8)]).tobytes())
-    records = digest.hexdigest()
+            fingerprint.update(f"{records.shape} {records.dtype}".encode())
+            spread = records[:: max(1, len(records) // 8)]
+            fingerprint.update(np.ascontiguousarray(spread).tobytes())
     text = json.dumps([method, relevant, data["description"], split["train"].tolist()[:50],
-                       len(split["train"]), records, sk3kg.__version__], default=str)  # fmt: skip
+                       len(split["train"]), fingerprint.hexdigest(), sk3kg.__version__],
+                      default=str)  # fmt: skip
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

@@ -86,16 +86,20 @@ def axis_definition(wave: waves.Kernels, leads: np.ndarray) -> float:
     return float(np.linalg.norm(area.sum(axis=0)) / np.linalg.norm(area, axis=1).sum())
 
 
+def course(wave: waves.Kernels, after: float) -> np.ndarray:
+    """The dipole ``(3, n)`` every millisecond, from 20 ms before the wave's onset to
+    ``after`` seconds past its last kernel's centre."""
+    return sample(wave, np.arange(-0.02, wave.center.max() + after, 0.001))
+
+
 def peak(wave: waves.Kernels) -> float:
     """Largest magnitude (mV) of a wave's dipole (a PVC is sized against the QRS's)."""
-    t = np.arange(-0.02, wave.center.max() + 0.05, 0.001)
-    return float(np.linalg.norm(sample(wave, t), axis=0).max())
+    return float(np.linalg.norm(course(wave, 0.05), axis=0).max())
 
 
 def limb_voltage(wave: waves.Kernels, leads: np.ndarray) -> float:
     """Largest peak-to-peak QRS amplitude (mV) over the six limb leads."""
-    t = np.arange(-0.02, wave.center.max() + 0.08, 0.001)
-    limb = leads[_LIMB_ROWS] @ sample(wave, t)
+    limb = leads[_LIMB_ROWS] @ course(wave, 0.08)
     return float(np.ptp(limb, axis=1).max())
 
 
